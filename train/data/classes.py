@@ -1,0 +1,26 @@
+"""Class-name lists of the label sets (line i of the file is class i, 0-based)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+_DIR = Path(__file__).parent / "classes"
+
+
+@cache
+def class_names(label_set: str) -> tuple[str, ...]:
+    """Names for 'ntu60', 'ntu120', 'pku51' (or 'pku'), or 'synthetic'."""
+    if label_set == "ntu60":
+        return class_names("ntu120")[:60]
+    if label_set == "pku":
+        label_set = "pku51"
+    if label_set == "synthetic":
+        from runtime.synth.motions import SYNTHETIC_CLASSES
+
+        return tuple(SYNTHETIC_CLASSES)
+    path = _DIR / f"{label_set}.txt"
+    if not path.exists():
+        known = sorted(p.stem for p in _DIR.glob("*.txt")) + ["ntu60", "synthetic"]
+        raise KeyError(f"unknown label set {label_set!r}; known: {', '.join(sorted(known))}")
+    return tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
