@@ -171,10 +171,11 @@ def estimate_root_translation(
     """Camera-frame position (MediaPipe axes, metres) of the hip centre, per frame: (..., 3).
 
     MediaPipe's world landmarks are hip-centred, so walking, jumping and falling lose their global motion.
-    A weak-perspective fit of the image landmarks (u, v in [0, 1]) against the world landmarks recovers it:
-    u_px = s * X + a, v_px = s * Y + b over the visible joints, then depth = f / s and offset = (a, b) / s,
-    with the focal length f from the horizontal field of view. Depth is approximate; its changes are what
-    matter after normalisation. Frames with fewer than 4 visible joints get NaN.
+    The pinhole model recovers it: a world landmark X + t projects to u = f (X_x + t_x) / (X_z + t_z) + c_x
+    (same for v), which is linear in t, so t is a least-squares fit over the visible landmarks; the focal
+    length comes from the horizontal field of view. An error in the assumed field of view scales the depth,
+    not the shape of the motion, and it is the motion that survives normalisation. Frames with fewer than
+    4 visible landmarks get NaN.
     """
     width, height = image_size
     f = 0.5 * width / np.tan(np.radians(fov_deg) / 2)
@@ -191,17 +192,16 @@ def estimate_root_translation(
             continue
         u = flat_img[t, m, 0] * width - width / 2
         v = flat_img[t, m, 1] * height - height / 2
-        x, y = flat_w[t, m, 0], flat_w[t, m, 1]
+        x, y, z = flat_w[t, m, 0], flat_w[t, m, 1], flat_w[t, m, 2]
         n = len(u)
-        # unknowns (s, a, b): rows [x 1 0] for u, [y 0 1] for v
+        # rows: f t_x - u t_z = u z - f x  and  f t_y - v t_z = v z - f y
         a_mat = np.zeros((2 * n, 3))
-        a_mat[:n, 0], a_mat[:n, 1] = x, 1.0
-        a_mat[n:, 0], a_mat[n:, 2] = y, 1.0
-        sol, *_ = np.linalg.lstsq(a_mat, np.concatenate([u, v]), rcond=None)
-        s = sol[0]
-        if s <= 1e-6:
-            continue
-        out[t] = (sol[1] / s, sol[2] / s, f / s)
+        a_mat[:n, 0], a_mat[:n, 2] = f, -u
+        a_mat[n:, 1], a_mat[n:, 2] = f, -v
+        rhs = np.concatenate([u * z - f * x, v * z - f * y])
+        sol, *_ = np.linalg.lstsq(a_mat, rhs, rcond=None)
+        if sol[2] > 0.1:  # in front of the camera
+            out[t] = sol
     return out.reshape(img.shape[:-2] + (3,))
 
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from runtime.formats import FormatError
 from runtime.skeleton import InputSpec, preprocess
 
-
-class DataError(ValueError):
-    """A data file is malformed; the message names the file, and the line or field where known."""
+# A data file is malformed; the message names the file, and the line or field where known.
+DataError = FormatError
 
 
 @dataclass

@@ -1,0 +1,22 @@
+"""onnxruntime's calibration interface over an array of model inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+from onnxruntime.quantization import CalibrationDataReader
+
+
+class ArrayReader(CalibrationDataReader):
+    def __init__(self, inputs: np.ndarray, input_name: str = "skeleton", batch: int = 16):
+        self.inputs, self.name, self.batch = inputs.astype(np.float32), input_name, batch
+        self.i = 0
+
+    def get_next(self):
+        if self.i >= len(self.inputs):
+            return None
+        x = self.inputs[self.i : self.i + self.batch]
+        self.i += self.batch
+        return {self.name: x}
+
+    def rewind(self) -> None:
+        self.i = 0

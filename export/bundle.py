@@ -1,0 +1,93 @@
+"""Writing a model bundle from a training run (the reading side, and the schema, live in ``runtime.bundle``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from runtime.adaptation import AdaptationConfig
+from runtime.bundle import MANIFEST, SCHEMA, PrototypeTable, load_bundle, sha256
+from runtime.vocab import label_prompt
+from train.data.classes import class_names
+from train.text.class_text import class_text_embeddings
+from train.text.descriptions import Descriptions, load_descriptions
+from train.text.encoders import TextEncoder, encode_cached
+
+PROBE_TEXT = "A person raises one hand above the head and waves it from side to side."
+
+
+def build_table(encoder: TextEncoder, granularities: tuple[str, ...], ensemble: bool, label_sets: list[str],
+                extra: list[tuple[str, str | None]] = ()) -> PrototypeTable:
+    """Prototypes for every class of the label sets (first set wins on duplicate labels), then for extra
+    (label, description) entries, e.g. from a vocabulary file."""
+    labels, texts, protos, aliases, seen = [], [], [], [], set()
+    for ls in label_sets:
+        d = load_descriptions(ls)
+        emb, tx = class_text_embeddings(d, encoder, granularities, ensemble)
+        for c, e, t in zip(d.classes, emb, tx):
+            if c.label.lower() in seen:
+                continue
+            seen.add(c.label.lower())
+            labels.append(c.label)
+            texts.append([g[0] for g in t])
+            protos.append(e)
+            aliases.append([a for a in c.aliases if a not in seen])
+            seen.update(c.aliases)
+    for label, description in extra:
+        if label.lower() in seen:
+            continue
+        seen.add(label.lower())
+        text = description or label_prompt(label)
+        e = encode_cached(encoder, [text])[0]
+        labels.append(label)
+        texts.append([text] * len(granularities))
+        protos.append(np.repeat(e[None], len(granularities), axis=0))
+        aliases.append([])
+    probe = encode_cached(encoder, [PROBE_TEXT])[0]
+    return PrototypeTable(labels=labels, texts=texts, prototypes=np.stack(protos).astype(np.float32),
+                          aliases=aliases, probe_text=PROBE_TEXT, probe_embedding=probe)
+
+
+def write_manifest(out: Path, manifest: dict, files: list[str]) -> dict:
+    manifest = dict(manifest)
+    manifest["schema"] = SCHEMA
+    manifest["created"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    manifest["files"] = {f: {"sha256": sha256(out / f), "bytes": (out / f).stat().st_size} for f in files}
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    load_bundle(out)  # what the device will do: refuse a bundle that does not check out
+    return manifest
+
+
+def manifest_for(method, ckpt: dict, run_dir: Path, encoder: TextEncoder, spec_dict: dict, granularities, dim: int,
+                 int8: bool, run_metrics: dict | None) -> dict:
+    test = (run_metrics or {}).get("test", {})
+    return {
+        "model": {
+            "method": ckpt["model_args"]["method"], "backbone": method.cfg.backbone,
+            "run": str(run_dir), "trained_on": ckpt.get("label_set"), "split": ckpt.get("split", {}).get("name"),
+            "zero_shot": {k: test[k] for k in ("zsl", "gzsl") if k in test},
+        },
+        "input": {**spec_dict, "name": "skeleton", "shape": ["batch", spec_dict["channels"], spec_dict["frames"],
+                                                             spec_dict["joints"], spec_dict["persons"]]},
+        "output": {"name": "features", "granularities": list(granularities), "dim": dim},
+        "scoring": {"mode": "features", "weights": method.weights.tolist(),
+                    "logit_scale": float(method.logit_scale.detach())},
+        "encoder": {"fp32": "encoder.onnx", **({"int8": "encoder.int8.onnx", "int8_u8": "encoder.int8-u8.onnx"} if int8 else {})},
+        "prototypes": {"file": "prototypes.npz"},
+        "text_encoder": {
+            "id": encoder.id, "checksum": encoder.checksum, "dir": "text_encoder",
+            "generated_by": "python -m export.text_encoder --out <bundle>/text_encoder",
+            "label_prompt": "a person {label}",
+        },
+        "adaptation": dataclasses.asdict(AdaptationConfig()),
+    }
+
+
+def descriptions_for(label_set: str) -> Descriptions:
+    d = load_descriptions(label_set)
+    assert d.labels == list(class_names(label_set))
+    return d

@@ -1,0 +1,207 @@
+"""Everything after "a skeleton frame arrives": per-person ring buffers, a window every ``stride`` frames, batched
+inference, scoring against the vocabulary, on-device adaptation, decisions, and the events they publish.
+
+    rec = Recognizer(bundle, backend, vocabulary, publisher, RecognizerConfig())
+    rec.push(time.monotonic(), [Person(id=0, joints=...)])   # per frame, from any source
+    rec.close()                                               # ends what is active, flushes
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from runtime.adaptation import AdaptationConfig, PrototypeAdapter, softmax
+from runtime.backends.base import Backend
+from runtime.bundle import Bundle
+from runtime.decisions import DecisionConfig, Ended, PersonDecider, Started
+from runtime.recording import Person
+from runtime.scoring import score
+from runtime.skeleton import pad_persons, preprocess, resample_by_time
+from runtime.vocab import Vocabulary
+
+log = logging.getLogger("runtime")
+STAGES = ("preprocess", "encoder", "scoring", "adaptation", "decisions", "publish")
+
+
+@dataclass
+class RecognizerConfig:
+    stride: int = 8  # frames of a person between two windows
+    window_seconds: float | None = None  # default: the bundle's input spec
+    min_coverage: float = 0.6  # a window needs frames over this fraction of its duration
+    top_k: int = 5
+    person_timeout: float = 2.0  # seconds without a frame before a person's track is dropped
+    adapt: bool = True
+    adaptation: AdaptationConfig | None = None  # default: the bundle's
+    decisions: DecisionConfig = field(default_factory=DecisionConfig)
+    thresholds: dict[str, float] = field(default_factory=dict)  # per-label "unknown" thresholds
+    unknown_threshold: float | None = None  # overrides the bundle's calibrated one
+    predictions: bool = True  # publish a prediction per window
+
+
+@dataclass
+class _Track:
+    frames: deque
+    since_last: int = 0
+    last_seen: float = 0.0
+
+
+class Recognizer:
+    def __init__(self, bundle: Bundle, backend: Backend, vocabulary: Vocabulary, publisher, config: RecognizerConfig,
+                 tracking: str = "single-person"):
+        self.bundle, self.backend, self.publisher, self.config = bundle, backend, publisher, config
+        self.spec = bundle.spec
+        self.window_s = config.window_seconds or self.spec.window_seconds
+        self.tracks: dict[int, _Track] = {}
+        self.deciders: dict[int, PersonDecider] = {}
+        self.lock = threading.RLock()
+        self.tracking = tracking
+        adaptation = config.adaptation or AdaptationConfig(**bundle.manifest.get("adaptation", {}))
+        self.adapter = PrototypeAdapter(vocabulary.prototypes, adaptation, vocabulary.labels) if config.adapt else None
+        self.vocab = vocabulary
+        self.thresholds = self._thresholds(vocabulary)
+        # figures for the heartbeat
+        self.started = time.monotonic()
+        self.frames_in = 0
+        self.windows = 0
+        self.dropped_frames = 0
+        self.latency: dict[str, deque] = {s: deque(maxlen=256) for s in STAGES}
+
+    # ------------------------------------------------------------------------------ vocabulary
+    def _thresholds(self, vocab: Vocabulary) -> np.ndarray:
+        base = self.config.unknown_threshold
+        if base is None:
+            base = self.bundle.unknown_threshold
+        if base is None:
+            base = self.config.decisions.default_threshold
+        over = {k.lower(): v for k, v in {**vocab.thresholds, **self.config.thresholds}.items()}
+        return np.array([over.get(label.lower(), base) for label in vocab.labels], dtype=np.float64)
+
+    def set_vocabulary(self, vocab: Vocabulary) -> None:
+        """Swap the vocabulary between two windows: active actions end, adaptation starts over."""
+        with self.lock:
+            for pid, d in self.deciders.items():
+                self._emit(pid, d.finish("vocabulary_changed"))
+            self.vocab = vocab
+            self.thresholds = self._thresholds(vocab)
+            for d in self.deciders.values():
+                d.set_vocabulary(vocab.labels, self.thresholds)
+            if self.adapter is not None:
+                self.adapter.reset(vocab.prototypes, vocab.labels)
+
+    @property
+    def prototypes(self) -> np.ndarray:
+        return self.adapter.prototypes if self.adapter is not None else self.vocab.prototypes
+
+    # ------------------------------------------------------------------------------------ frames
+    def push(self, t: float, people: list[Person]) -> int:
+        """A frame at monotonic time t with the people in it; returns how many windows it completed."""
+        with self.lock:
+            self.frames_in += 1
+            due = []
+            maxlen = int(self.window_s * 60) + 8  # enough for a window at up to 60 fps
+            for p in people:
+                track = self.tracks.get(p.id)
+                if track is None:
+                    track = self.tracks[p.id] = _Track(deque(maxlen=maxlen))
+                    self.deciders[p.id] = PersonDecider(self.vocab.labels, self.thresholds, self.config.decisions)
+                track.frames.append((t, np.asarray(p.joints, dtype=np.float64)))
+                track.last_seen = t
+                track.since_last += 1
+                if track.since_last >= self.config.stride and self._covered(track, t):
+                    track.since_last = 0
+                    due.append(p.id)
+            for pid in [pid for pid, tr in self.tracks.items() if t - tr.last_seen > self.config.person_timeout]:
+                self._emit(pid, self.deciders[pid].finish("person_lost"))
+                del self.tracks[pid], self.deciders[pid]
+            if due:
+                self._infer(t, due)
+            return len(due)
+
+    def _covered(self, track: _Track, t: float) -> bool:
+        return len(track.frames) >= 4 and t - track.frames[0][0] >= self.config.min_coverage * self.window_s
+
+    def window(self, pid: int) -> np.ndarray:
+        """The model input of a person's last ``window_s`` seconds: resampled by timestamp, then the shared
+        preprocessing (the same function training used)."""
+        frames = self.tracks[pid].frames
+        ts = np.array([f[0] for f in frames])
+        xs = np.stack([f[1] for f in frames])
+        keep = ts >= ts[-1] - self.window_s - 1e-6
+        seq = resample_by_time(xs[keep], ts[keep], self.spec.frames, self.window_s)
+        return preprocess(pad_persons(seq[:, None], self.spec.persons), self.spec)
+
+    def _infer(self, t: float, pids: list[int]) -> None:
+        lat = self.latency
+        t0 = time.perf_counter()
+        x = np.stack([self.window(pid) for pid in pids])
+        t1 = time.perf_counter()
+        protos = self.prototypes
+        if self.bundle.mode == "features":
+            feats = self.backend.features(x)
+            t2 = time.perf_counter()
+            cos = score(feats, protos, self.bundle.weights, 1.0)
+        else:
+            cos, emb = self.backend.conditioned(x, protos)
+            t2 = time.perf_counter()
+            feats = emb[np.arange(len(cos)), cos.argmax(1)]
+        logits = cos * self.bundle.logit_scale
+        probs = softmax(logits)
+        t3 = time.perf_counter()
+        if self.adapter is not None:
+            self.adapter.observe(feats, logits)
+        t4 = time.perf_counter()
+        events = [(pid, self.deciders[pid].update(t, cos[i])) for i, pid in enumerate(pids)]
+        t5 = time.perf_counter()
+        if self.config.predictions:
+            k = min(self.config.top_k, cos.shape[1])
+            for i, pid in enumerate(pids):
+                order = np.argsort(-cos[i])[:k]
+                best = int(order[0])
+                unknown = bool(cos[i, best] < self.thresholds[best])
+                self.publisher.publish(
+                    "prediction", person=int(pid), frame_ts=t, window_s=self.window_s,
+                    top_k=[{"label": self.vocab.labels[j], "score": round(float(cos[i, j]), 4),
+                            "prob": round(float(probs[i, j]), 4)} for j in order],
+                    label=None if unknown else self.vocab.labels[best], unknown=unknown)
+        for pid, evs in events:
+            self._emit(pid, evs)
+        t6 = time.perf_counter()
+        for stage, dt in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5)):
+            lat[stage].append(dt * 1000)
+        self.windows += len(pids)
+
+    def _emit(self, pid: int, events: list[Started | Ended]) -> None:
+        now_mono, now_wall = time.monotonic(), time.time()
+        for e in events:
+            if isinstance(e, Started):
+                self.publisher.publish("action.start", person=int(pid), label=e.label, score=round(e.score, 4),
+                                       start_ts=e.t, start_wall=now_wall - (now_mono - e.t))
+            else:
+                self.publisher.publish("action.end", person=int(pid), label=e.label, start_ts=e.t_start, end_ts=e.t_end,
+                                       duration_s=round(e.duration, 3), mean_score=round(e.mean_score, 4),
+                                       peak_score=round(e.peak_score, 4), reason=e.reason)
+
+    # ---------------------------------------------------------------------------------- health
+    def health(self, interval_s: float) -> dict:
+        """Figures for a heartbeat; counters are per interval, latencies the medians of recent windows."""
+        with self.lock:
+            fps, windows = self.frames_in / interval_s, self.windows / interval_s
+            self.frames_in = self.windows = 0
+            latency = {s: round(float(np.median(v)), 3) if v else 0.0 for s, v in self.latency.items()}
+            for v in self.latency.values():
+                v.clear()
+            return {"uptime_s": round(time.monotonic() - self.started, 2), "fps_in": round(fps, 2),
+                    "windows_per_s": round(windows, 2), "dropped_frames": int(self.dropped_frames),
+                    "people": len(self.tracks), "backend": self.backend.describe(), "latency_ms": latency,
+                    "vocab_size": len(self.vocab.labels), "vocab_id": self.vocab.fingerprint, "tracking": self.tracking}
+
+    def close(self, reason: str = "shutdown") -> None:
+        with self.lock:
+            for pid, d in self.deciders.items():
+                self._emit(pid, d.finish(reason))

@@ -1,0 +1,126 @@
+"""The vocabulary file (ARCHITECTURE.md, contract 3) and how its labels become prototypes.
+
+``actions.txt``, one action a line:
+
+    # what I want to recognise           <- comment line
+    hand waving                           <- a label the prototype table knows (by name or alias)
+    drink water   # inline comment
+    jumping jacks | The person jumps, spreading arms overhead and legs apart, then back together.
+                                          <- a new label with a description after '|'
+
+Labels the bundle's prototype table holds are looked up (case-insensitive, aliases too); others are encoded
+on the device by the bundle's text encoder: the description when given, else the label in a prompt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SEPARATOR = "|"
+LABEL_PROMPT = "a person {label}"
+MAX_LABEL = 100
+
+
+class VocabError(ValueError):
+    """The vocabulary cannot be used; the message names the file and line."""
+
+
+def label_prompt(label: str) -> str:
+    """The text a bare label is encoded as (export and device use this one rule)."""
+    return LABEL_PROMPT.format(label=label.strip().lower())
+
+
+@dataclass(frozen=True)
+class VocabEntry:
+    label: str
+    description: str | None
+    line: int
+
+
+def parse_vocab(text: str, source: str = "<vocab>") -> list[VocabEntry]:
+    entries: list[VocabEntry] = []
+    first_line: dict[str, int] = {}
+    for n, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if " #" in line or "\t#" in line:  # inline comment (a '#' inside a word, e.g. "C#", is kept)
+            line = line[: min(i for i in (line.find(" #"), line.find("\t#")) if i >= 0)].strip()
+        label, sep, description = line.partition(SEPARATOR)
+        label, description = label.strip(), description.strip()
+        if not label:
+            raise VocabError(f"{source}:{n}: empty label before '{SEPARATOR}'")
+        if sep and not description:
+            raise VocabError(f"{source}:{n}: '{SEPARATOR}' with no description after it")
+        if SEPARATOR in description:
+            raise VocabError(f"{source}:{n}: more than one '{SEPARATOR}' on the line")
+        if len(label) > MAX_LABEL:
+            raise VocabError(f"{source}:{n}: label longer than {MAX_LABEL} characters")
+        if not label.isprintable():
+            raise VocabError(f"{source}:{n}: label has control characters")
+        key = label.lower()
+        if key in first_line:
+            raise VocabError(f"{source}:{n}: duplicate label {label!r} (first on line {first_line[key]})")
+        first_line[key] = n
+        entries.append(VocabEntry(label, description or None, n))
+    if not entries:
+        raise VocabError(f"{source}: no actions (one label per line; '#' starts a comment)")
+    return entries
+
+
+def read_vocab(path: str | Path) -> list[VocabEntry]:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise VocabError(f"{path}: vocabulary file not found") from None
+    except UnicodeDecodeError as e:
+        raise VocabError(f"{path}: not UTF-8 text (byte {e.start})") from e
+    return parse_vocab(text, str(path))
+
+
+@dataclass
+class Vocabulary:
+    labels: list[str]
+    prototypes: np.ndarray  # (C, G, D)
+    encoded_on_device: list[str]  # labels that were not in the table
+    thresholds: dict[str, float]  # per-label "unknown" thresholds (overrides)
+
+    @property
+    def fingerprint(self) -> str:
+        h = hashlib.sha256("\n".join(self.labels).encode())
+        h.update(np.ascontiguousarray(self.prototypes.round(5)).tobytes())
+        return h.hexdigest()[:12]
+
+
+def resolve(entries: list[VocabEntry], table, encoder=None, granularities: int = 1) -> Vocabulary:
+    """Prototypes for the entries: from the table (label or alias, unless a description is given) or encoded.
+
+    ``table`` is a ``runtime.bundle.PrototypeTable``; ``encoder`` has ``encode(texts) -> (N, D)``. A label the
+    table lacks with no encoder available is an error naming the labels."""
+    index = table.index()
+    protos: list[np.ndarray | None] = []
+    to_encode: list[tuple[int, str]] = []
+    for i, e in enumerate(entries):
+        row = index.get(e.label.lower())
+        if row is not None and e.description is None:
+            protos.append(table.prototypes[row])
+        else:
+            protos.append(None)
+            to_encode.append((i, e.description or label_prompt(e.label)))
+    if to_encode:
+        if encoder is None:
+            missing = ", ".join(repr(entries[i].label) for i, _ in to_encode)
+            raise VocabError(f"not in the bundle's prototype table and no text encoder to encode them: {missing} "
+                             "(make it with `python -m export.text_encoder`)")
+        emb = encoder.encode([t for _, t in to_encode])
+        for (i, _), e in zip(to_encode, emb):
+            protos[i] = np.repeat(e[None], granularities, axis=0)
+    return Vocabulary(
+        labels=[e.label for e in entries], prototypes=np.stack(protos).astype(np.float32),
+        encoded_on_device=[entries[i].label for i, _ in to_encode], thresholds={},
+    )

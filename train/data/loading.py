@@ -1,0 +1,177 @@
+"""From a dataset name to the five parts a zero-shot run needs, and the torch side (augmentation, batches).
+
+Parts (all raw skeleton sequences, labels are global class indices of the label set):
+    train       samples of the training classes (seen minus validation)
+    val_seen    held-out samples of the training classes   (GZSL calibration)
+    val_unseen  samples of the validation classes           (model selection, calibration, test-time tuning)
+    test_seen   test samples of the training classes         (GZSL seen accuracy)
+    test_unseen test samples of the unseen classes           (ZSL, GZSL unseen accuracy)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from runtime.skeleton import InputSpec, preprocess
+from train.data.base import DataError, SkeletonDataset
+from train.data.splits import ZeroShotSplit, get_split
+
+DATASETS = ("synthetic", "ntu60", "ntu120", "pku")
+
+
+@dataclass
+class Parts:
+    train: SkeletonDataset
+    val_seen: SkeletonDataset
+    val_unseen: SkeletonDataset
+    test_seen: SkeletonDataset
+    test_unseen: SkeletonDataset
+    split: ZeroShotSplit
+
+    def summary(self) -> str:
+        return ", ".join(f"{k} {len(getattr(self, k))}" for k in ("train", "val_seen", "val_unseen", "test_seen", "test_unseen"))
+
+
+def _by_classes(ds: SkeletonDataset, classes) -> np.ndarray:
+    return np.isin(ds.labels, list(classes))
+
+
+def _hold_out(mask: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    idx = np.flatnonzero(mask)
+    rng = np.random.default_rng(seed)
+    take = rng.choice(idx, size=max(1, int(round(fraction * len(idx)))), replace=False) if len(idx) > 1 else idx[:0]
+    held = np.zeros_like(mask)
+    held[take] = True
+    return mask & ~held, held
+
+
+def split_parts(train_part: SkeletonDataset, test_part: SkeletonDataset, split: ZeroShotSplit,
+                val_fraction: float = 0.1, seed: int = 0) -> Parts:
+    """Parts from an official train/test evaluation split of a real dataset."""
+    train_mask, val_seen = _hold_out(_by_classes(train_part, split.train), val_fraction, seed)
+    parts = {
+        "train": train_part.subset(train_mask),
+        "val_seen": train_part.subset(val_seen),
+        "val_unseen": train_part.subset(_by_classes(train_part, split.val)),
+        "test_seen": test_part.subset(_by_classes(test_part, split.train)),
+        "test_unseen": test_part.subset(_by_classes(test_part, split.unseen)),
+    }
+    return Parts(split=split, **parts)
+
+
+def load_parts(data: str, split_name: str, root: str | None = None, protocol: str = "xsub", per_class: int = 60,
+               eval_per_class: int = 20, seed: int = 0, split_file: str | None = None) -> Parts:
+    if data not in DATASETS:
+        raise DataError(f"unknown dataset {data!r}; use one of {', '.join(DATASETS)}")
+    label_set = "pku51" if data == "pku" else data
+    split = get_split(label_set, split_name)
+    if data == "synthetic":
+        from train.data.synthetic import make_synthetic
+
+        def make(n, part, classes):
+            return make_synthetic(n, part, seed, [_name(label_set, c) for c in classes], progress=True)
+
+        return Parts(
+            train=make(per_class, "train", split.train), val_seen=make(eval_per_class, "val", split.train),
+            val_unseen=make(eval_per_class, "val", split.val), test_seen=make(eval_per_class, "test", split.train),
+            test_unseen=make(eval_per_class, "test", split.unseen), split=split,
+        )
+    if root is None:
+        raise DataError(f"--root is required for {data}: the dataset is licensed and not shipped")
+    root_p = Path(root)
+    if data in ("ntu60", "ntu120"):
+        from train.data.ntu import load_ntu_npz, load_ntu_skeletons, ntu_eval_split
+
+        if root_p.suffix == ".npz":  # a preprocessed archive is already split into its train and test parts
+            return split_parts(load_ntu_npz(root_p, "train", data), load_ntu_npz(root_p, "test", data), split, seed=seed)
+        ds = _cached(root_p, data, lambda: load_ntu_skeletons(root_p, data))
+        train_mask, test_mask = ntu_eval_split(ds, protocol)
+        return split_parts(ds.subset(train_mask), ds.subset(test_mask), split, seed=seed)
+    from train.data.pku import load_pku, pku_eval_split
+
+    skel, labels = root_p / "skeleton", root_p / "label"
+    if not skel.is_dir():  # accept the release's own folder names too
+        skel, labels = root_p / "PKU_Skeleton_Renew", root_p / "Train_Label_PKU_final"
+    ds = _cached(root_p, "pku51", lambda: load_pku(skel, labels))
+    train_mask, test_mask = pku_eval_split(ds, protocol, split_file)
+    return split_parts(ds.subset(train_mask), ds.subset(test_mask), split, seed=seed)
+
+
+def _name(label_set: str, c: int) -> str:
+    from train.data.classes import class_names
+
+    return class_names(label_set)[c]
+
+
+def _cached(root: Path, label_set: str, load) -> SkeletonDataset:
+    """Parse a raw dataset once and keep the result beside it (or in ~/.cache/zsar when it is read-only)."""
+    import hashlib
+
+    from train.text.encoders import cache_dir
+
+    key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
+    places = (root / f".zsar_{label_set}.npz", cache_dir() / "datasets" / f"{label_set}_{key}.npz")
+    for cache in places:
+        if cache.exists():
+            return SkeletonDataset.load(cache)
+    ds, report = load()
+    print(f"{root}: {report.summary()}")
+    for cache in places:
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            ds.save(cache)
+            break
+        except OSError:
+            continue
+    return ds
+
+
+# ---------------------------------------------------------------------------------------- torch side
+
+
+@dataclass
+class Augment:
+    crop: tuple[float, float] = (0.5, 1.0)  # keep a random contiguous fraction of the frames
+    rotate_deg: float = 15.0  # random pitch and roll (yaw is normalised away)
+    scale: float = 0.1  # anisotropic scale +-
+    jitter: float = 0.005  # metres of per-joint noise
+
+    def __call__(self, seq: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        x = np.asarray(seq, dtype=np.float64)
+        t = len(x)
+        keep = max(2, int(round(t * rng.uniform(*self.crop))))
+        start = int(rng.integers(0, t - keep + 1))
+        x = x[start : start + keep]
+        missing = np.all(x == 0, axis=-1, keepdims=True)
+        a, b = np.radians(rng.uniform(-self.rotate_deg, self.rotate_deg, 2))
+        rx = np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
+        rz = np.array([[np.cos(b), -np.sin(b), 0], [np.sin(b), np.cos(b), 0], [0, 0, 1]])
+        centre = x[~missing[..., 0]].mean(axis=0) if (~missing).any() else np.zeros(3)
+        x = (x - centre) @ (rx @ rz).T * rng.uniform(1 - self.scale, 1 + self.scale, 3) + centre
+        x = x + rng.normal(0, self.jitter, x.shape)
+        return np.where(missing, 0.0, x)
+
+
+class SkeletonTorchDataset(Dataset):
+    """Model inputs through the shared preprocessing; augmented when ``augment`` is given."""
+
+    def __init__(self, ds: SkeletonDataset, spec: InputSpec, augment: Augment | None = None, seed: int = 0):
+        self.ds, self.spec, self.augment = ds, spec, augment
+        self.seed = seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.ds)
+
+    def __getitem__(self, i: int):
+        seq = self.ds.sequence(i)
+        if self.augment is not None:
+            rng = np.random.default_rng([self.seed, self.epoch, i])
+            seq = self.augment(seq, rng)
+        x = preprocess(seq, self.spec)
+        return torch.from_numpy(x), int(self.ds.labels[i])

@@ -1,0 +1,66 @@
+"""What every zero-shot method shares: an encoder (backbone + granularity head) and the scoring rule."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from train.models import create_backbone
+from train.models.heads import GranularityHead
+
+
+@dataclass
+class MethodConfig:
+    backbone: str = "edge"
+    frames: int = 32  # model input length (InputSpec.frames)
+    persons: int = 1  # model input persons (InputSpec.persons)
+    temperature: float = 0.07  # initial softmax temperature of the contrastive loss
+    learn_temperature: bool = True  # a real learnable parameter (PGFA's official code fixes it by accident)
+    head_dropout: float = 0.1
+
+
+def scores(features: torch.Tensor, prototypes: torch.Tensor, weights: torch.Tensor, scale: torch.Tensor | float) -> torch.Tensor:
+    """(N, G, D) x (C, G, D) -> (N, C): scale * sum_g w_g cos(f_g, p_cg). Inputs are L2-normalised."""
+    return scale * torch.einsum("ngd,cgd,g->nc", features, prototypes, weights)
+
+
+class ZeroShotMethod(nn.Module):
+    """Base: subclasses set ``granularities`` and implement ``loss``."""
+
+    name = "base"
+    config_class = MethodConfig
+    test_time = "none"  # or "pgfa": prototype-guided alignment at test time
+    granularities: tuple[str, ...] = ("global",)
+    ensemble_text = True  # global text = global sentence + paraphrases, averaged
+
+    def __init__(self, cfg: MethodConfig, text_dim: int):
+        super().__init__()
+        self.cfg = cfg
+        self.backbone = create_backbone(cfg.backbone)
+        with torch.no_grad():  # the head needs the feature map's length
+            t_out = self.backbone(torch.zeros(1, 3, cfg.frames, 25, cfg.persons)).shape[2]
+        self.head = GranularityHead(self.granularities, self.backbone.out_channels, text_dim, t_out, cfg.head_dropout)
+        self.log_scale = nn.Parameter(torch.tensor(math.log(1.0 / cfg.temperature)), requires_grad=cfg.learn_temperature)
+        self.register_buffer("weights", torch.full((len(self.granularities),), 1.0 / len(self.granularities)))
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 3, T, 25, M) -> (N, G, D), L2-normalised: what export turns into the device's encoder."""
+        return self.head(self.backbone(x))
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None, class_text: torch.Tensor | None = None):
+        """encode(x); with labels and class text, the training losses instead (so DDP sees one forward)."""
+        features = self.encode(x)
+        return features if labels is None else self.loss(features, labels, class_text)
+
+    @property
+    def logit_scale(self) -> torch.Tensor:
+        return self.log_scale.clamp(max=math.log(100.0)).exp()
+
+    def scores(self, features: torch.Tensor, prototypes: torch.Tensor) -> torch.Tensor:
+        return scores(features, prototypes, self.weights, self.logit_scale)
+
+    def loss(self, features: torch.Tensor, labels: torch.Tensor, class_text: torch.Tensor) -> dict[str, torch.Tensor]:
+        raise NotImplementedError

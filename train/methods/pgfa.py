@@ -1,0 +1,88 @@
+"""PGFA: end-to-end skeleton-text contrastive training with prototype-guided text feature alignment
+(Zhou et al., IEEE TIP 2025; ../shared/reference/methods.md section 5).
+
+Training: the skeleton encoder and a projection into the text space are trained end to end against frozen
+class-description embeddings with a symmetric loss whose targets are soft and multi-positive: every sample of
+the same class in the batch is a positive (ActionCLIP's KL loss), so duplicates are not pushed apart.
+
+Test time, transductive (the paper): classify the unseen test set by cosine to the text prototypes, keep per
+pseudo-class the lowest-entropy fraction ``support_factor`` of its samples, and replace the class prototype
+by the normalised mean of their skeleton features; classify again. Streaming (what a device can run): the
+same idea over a bounded per-class memory filled as samples arrive (``runtime.adaptation``, shared with the
+device), each sample scored with the prototypes of the moment before it updates them.
+
+Where this differs from the official code, on purpose:
+- the temperature is a real learnable parameter (``nn.Parameter(...).cuda()`` in the official code makes a
+  non-leaf tensor that is never optimised, silently fixing it at 0.07); ``--no-learn-temperature`` fixes it;
+- the best epoch, the GZSL calibration and the support factor are chosen on the validation classes carved
+  from the seen classes, never on the unseen test set;
+- accuracy is per sample over the whole test set, not a mean of per-batch accuracies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from train.methods import register_method
+from train.methods.base import MethodConfig, ZeroShotMethod
+
+
+@dataclass
+class PGFAConfig(MethodConfig):
+    target_sharpness: float = 10.0  # q = softmax(sharpness * same_class): ~uniform over the positives
+    support_factor: float = 0.0  # fraction of each pseudo-class kept at test time; 0 = tune on validation
+    stream_capacity: int = 16  # streaming alignment: memory per class
+
+
+def soft_contrastive_loss(logits: torch.Tensor, labels: torch.Tensor, sharpness: float) -> torch.Tensor:
+    """Symmetric KL between softmax(logits) and soft targets spread over same-class pairs (B x B)."""
+    same = (labels[:, None] == labels[None, :]).float()
+    q = torch.softmax(sharpness * same, dim=1)
+    def kl(lg: torch.Tensor) -> torch.Tensor:
+        return F.kl_div(F.log_softmax(lg, dim=1), q, reduction="batchmean")
+    return 0.5 * (kl(logits) + kl(logits.T))
+
+
+def entropy(logits: np.ndarray) -> np.ndarray:
+    z = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    return -(p * np.log(np.clip(p, 1e-12, None))).sum(axis=1)
+
+
+def aligned_prototypes(features: np.ndarray, prototypes: np.ndarray, scores: np.ndarray,
+                       support_factor: float, classes=None) -> np.ndarray:
+    """Transductive alignment. features (N, G, D), prototypes (C, G, D), scores (N, C) with temperature
+    (for GZSL, already calibrated). Returns (C, G, D): for each class in ``classes`` (default: all) the
+    normalised mean feature of the lowest-entropy fraction of the samples pseudo-labelled with it, or the text
+    prototype where fewer than one sample would be kept."""
+    pseudo = scores.argmax(axis=1)
+    ent = entropy(scores)
+    out = prototypes.copy()
+    for c in range(len(prototypes)) if classes is None else classes:
+        idx = np.flatnonzero(pseudo == c)
+        k = int(np.floor(support_factor * len(idx)))
+        if k < 1:
+            continue
+        keep = idx[np.argsort(ent[idx])[:k]]
+        mean = features[keep].mean(axis=0)
+        out[c] = mean / np.maximum(np.linalg.norm(mean, axis=-1, keepdims=True), 1e-12)
+    return out
+
+
+@register_method("pgfa")
+class PGFA(ZeroShotMethod):
+    config_class = PGFAConfig
+    test_time = "pgfa"
+    granularities = ("global",)
+    ensemble_text = True
+
+    def loss(self, features, labels, class_text):
+        z = features[:, 0]
+        t = class_text[labels, 0]
+        logits = self.logit_scale * z @ t.T
+        return {"loss": soft_contrastive_loss(logits, labels, self.cfg.target_sharpness)}

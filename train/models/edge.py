@@ -1,0 +1,90 @@
+"""A light graph-convolution network for the edge: exports to plain ONNX ops (Conv, MatMul, BatchNorm, Relu,
+Add) that quantise well in Q/DQ form and run in a few milliseconds on a CPU. Temporal kernels are short and
+time is downsampled early, so it also trains quickly on a CPU."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from train.models import register_backbone
+from train.models.graph import ntu_partitions
+
+
+class GraphConv(nn.Module):
+    """y = sum_k W_k (x A_k): the joints are mixed with every graph A_k first (one MatMul with the K matrices
+    stacked side by side), then one 1x1 conv over the K*C_in channels. Same function as convolving first, but
+    the BatchNorm that follows folds into the conv at export, and INT8 runs Conv+Relu as one kernel."""
+
+    def __init__(self, c_in: int, c_out: int, a: torch.Tensor, learn_edges: bool = True):
+        super().__init__()
+        self.k = a.shape[0]
+        self.conv = nn.Conv2d(c_in * self.k, c_out, 1)
+        self.register_buffer("a", a.clone())
+        # learnable edge importance (a multiplicative mask over the fixed graph, as in ST-GCN)
+        self.importance = nn.Parameter(torch.ones_like(a)) if learn_edges else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, t, v = x.shape
+        a = self.a * self.importance if self.importance is not None else self.a
+        stacked = a.permute(1, 0, 2).reshape(v, self.k * v)  # column block k is A_k
+        y = torch.matmul(x, stacked).view(n, c, t, self.k, v).permute(0, 3, 1, 2, 4).reshape(n, self.k * c, t, v)
+        return self.conv(y)
+
+
+class Block(nn.Module):
+    def __init__(self, c_in: int, c_out: int, a: torch.Tensor, stride: int = 1, kernel: int = 5, dropout: float = 0.0):
+        super().__init__()
+        self.gcn = GraphConv(c_in, c_out, a)
+        self.bn1 = nn.BatchNorm2d(c_out)
+        self.tcn = nn.Conv2d(c_out, c_out, (kernel, 1), (stride, 1), (kernel // 2, 0))
+        self.bn2 = nn.BatchNorm2d(c_out)
+        self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        if c_in == c_out and stride == 1:
+            self.res = nn.Identity()
+        else:
+            self.res = nn.Sequential(nn.Conv2d(c_in, c_out, 1, (stride, 1)), nn.BatchNorm2d(c_out))
+        self.relu = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.relu(self.bn1(self.gcn(x)))
+        y = self.drop(self.bn2(self.tcn(y)))
+        return self.relu(y + self.res(x))
+
+
+class GCNBackbone(nn.Module):
+    """A stack of graph-conv blocks over (N, 3, T, 25, M); ``out_channels`` tells heads the feature size."""
+
+    def __init__(self, channels: tuple[int, ...], strides: tuple[int, ...], kernel: int, in_channels: int = 3,
+                 dropout: float = 0.0, **_):
+        super().__init__()
+        a = torch.from_numpy(ntu_partitions())
+        self.data_bn = nn.BatchNorm1d(in_channels * 25)
+        layers, c = [], in_channels
+        for c_out, s in zip(channels, strides):
+            layers.append(Block(c, c_out, a, s, kernel, dropout))
+            c = c_out
+        self.blocks = nn.Sequential(*layers)
+        self.out_channels = c
+        self.temporal_stride = int(torch.tensor(strides).prod())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, t, v, m = x.shape
+        # normalise each joint coordinate over the batch (ST-GCN's data BN), persons folded into the batch
+        x = x.permute(0, 4, 1, 3, 2).reshape(n * m, c * v, t)
+        x = self.data_bn(x).view(n * m, c, v, t).permute(0, 1, 3, 2)
+        y = self.blocks(x)
+        _, c2, t2, v2 = y.shape
+        return y.view(n, m, c2, t2, v2).mean(dim=1)
+
+
+@register_backbone("edge")
+def edge(**kw) -> GCNBackbone:
+    """~0.4 M parameters; channels 48-64-96-128-160, time /8 (kernel 5)."""
+    return GCNBackbone(channels=(48, 64, 96, 128, 160), strides=(2, 1, 2, 1, 2), kernel=5, **kw)
+
+
+@register_backbone("edge-tiny")
+def edge_tiny(**kw) -> GCNBackbone:
+    """For tests and smoke runs: a few thousand parameters."""
+    return GCNBackbone(channels=(16, 24), strides=(2, 2), kernel=3, **kw)

@@ -1,0 +1,42 @@
+"""Class text embeddings per granularity: the semantic side every method is trained and evaluated against.
+
+    bank = class_text_embeddings(load_descriptions("ntu120"), encoder, ("global", "head", "legs"))
+    bank.shape == (120, 3, 384)
+
+'global' averages the global sentence with its paraphrases (prompt ensembling, as open_clip averages
+templates) and re-normalises; a part or phase name uses that sentence; 'label' uses the class name in a
+template. Texts are what the prototype table records, so the device can reproduce them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from train.text.descriptions import ClassText, Descriptions
+from train.text.encoders import TextEncoder, encode_cached
+
+LABEL_TEMPLATE = "a person {}"
+
+
+def granularity_texts(c: ClassText, granularity: str, ensemble: bool = True) -> list[str]:
+    if granularity == "global":
+        return c.all_global() if ensemble else [c.global_]
+    if granularity == "label":
+        return [LABEL_TEMPLATE.format(c.label.lower())]
+    return [c.get(granularity)]
+
+
+def class_text_embeddings(d: Descriptions, encoder: TextEncoder, granularities: tuple[str, ...],
+                          ensemble: bool = True) -> tuple[np.ndarray, list[list[list[str]]]]:
+    """(C, G, D) float32 L2-normalised embeddings, and the texts behind each (C, G) entry."""
+    texts = [[granularity_texts(c, g, ensemble) for g in granularities] for c in d.classes]
+    flat = [t for per_class in texts for per_g in per_class for t in per_g]
+    emb = encode_cached(encoder, flat)
+    out = np.zeros((len(d.classes), len(granularities), emb.shape[1]), dtype=np.float32)
+    k = 0
+    for ci, per_class in enumerate(texts):
+        for gi, per_g in enumerate(per_class):
+            v = emb[k : k + len(per_g)].mean(axis=0)
+            out[ci, gi] = v / max(np.linalg.norm(v), 1e-12)
+            k += len(per_g)
+    return out, texts
