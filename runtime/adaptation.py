@@ -1,14 +1,21 @@
-"""On-device adaptation: a confidence-aware memory bank that refines class prototypes toward what the
-device actually sees (DynaPURLS' class-balanced confident memory, PGFA's prototype replacement), with guards
-against drift. Numpy only; training's streaming evaluation uses this same class.
+"""On-device adaptation: a confidence-aware, class-balanced memory bank of the windows the device was most sure
+of, used to refine the class prototypes (DynaPURLS' bounded confident memory, PGFA's prototype alignment), with
+guards against drift. Numpy only; training's streaming evaluation uses this same class.
 
-For every class the bank keeps at most ``capacity`` embeddings (N.B. per granularity) of the windows the
-device was most sure of (top-class softmax probability >= ``min_confidence``; when full, a more confident
-window replaces the least confident entry). A class's prototype becomes
-    normalise((1 - b) * anchor + b * mean(memory)),   b = mix * min(1, count / capacity),
-and is pulled back onto the cone of half-angle acos(1 - max_drift) around its text anchor if it strays
-further. ``reset`` forgets everything (done on a vocabulary change); ``save`` / ``load`` keep the bank across
-restarts, refusing a bank made for another vocabulary or model.
+Confidence is the margin between the best and second-best weighted cosine of a window. Each class keeps at most
+``capacity`` windows with margin >= ``min_margin``; when full, a more confident window replaces the least
+confident. From the memory, two refinements (measured in docs/results.md):
+
+- a shared shift: g = the mean, over classes with memory, of (their memory mean - their text anchor); every
+  prototype moves by ``shared_shift`` * g. It carries the device's domain offset (camera, bodies, sensor) to all
+  classes alike, so no class gains on the others by being adapted first;
+- a per-class pull toward the class's own memory mean, weight ``class_mix`` (PGFA-style replacement at 1.0).
+  Off by default on the device: features sit in a tighter cone than text, so an adapted class outscores the
+  rest and swallows their windows (measured even with true labels).
+
+Each prototype is then pulled back inside the cone of half-angle acos(1 - ``max_drift``) around its anchor.
+``reset`` forgets everything (on a vocabulary change); ``save`` / ``load`` keep the bank across restarts and
+refuse a bank made for another vocabulary or model.
 """
 
 from __future__ import annotations
@@ -23,11 +30,18 @@ import numpy as np
 
 @dataclass(frozen=True)
 class AdaptationConfig:
-    capacity: int = 16
-    min_confidence: float = 0.6
-    mix: float = 0.5
-    max_drift: float = 0.2  # 1 - cos(prototype, anchor) at most
-    min_count: int = 2
+    capacity: int = 16  # windows kept per class
+    min_margin: float = 0.05  # best minus second-best weighted cosine, to be stored
+    shared_shift: float = 0.25
+    class_mix: float = 0.0
+    max_drift: float = 0.1  # 1 - cos(prototype, anchor) at most
+    min_count: int = 2  # windows a class needs before it counts
+    min_classes: int = 2  # classes with memory before the shared shift applies
+
+    @classmethod
+    def from_dict(cls, d: dict) -> AdaptationConfig:
+        """From a manifest's defaults; fields this version does not know are ignored."""
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
 
 
 def _normalize(x: np.ndarray) -> np.ndarray:
@@ -76,42 +90,50 @@ class PrototypeAdapter:
     def prototypes(self) -> np.ndarray:
         return self._prototypes
 
-    def observe(self, features: np.ndarray, scores: np.ndarray, classes: np.ndarray | None = None) -> int:
-        """Offer windows: features (N, G, D) normalised, scores (N, C) logits over this bank's classes.
-        ``classes`` optionally restricts which rows may be stored (e.g. not those decided 'unknown').
-        Returns how many entries were stored."""
-        probs = softmax(np.asarray(scores, dtype=np.float64))
-        top = probs.argmax(axis=1)
-        conf = probs[np.arange(len(probs)), top]
+    def observe(self, features: np.ndarray, cosines: np.ndarray, allowed: np.ndarray | None = None) -> int:
+        """Offer windows: features (N, G, D) normalised and their weighted cosines (N, C) over this bank's
+        classes; ``allowed`` optionally masks rows that may be stored. Returns how many were stored."""
+        cos = np.asarray(cosines, dtype=np.float64)
+        if cos.shape[1] < 2:
+            return 0
+        order = np.argsort(-cos, axis=1)
+        top = order[:, 0]
+        margin = cos[np.arange(len(cos)), top] - cos[np.arange(len(cos)), order[:, 1]]
         stored = 0
-        touched = set()
         for i in range(len(top)):
-            if conf[i] < self.config.min_confidence or (classes is not None and not classes[i]):
+            if margin[i] < self.config.min_margin or (allowed is not None and not allowed[i]):
                 continue
             c = int(top[i])
-            slot = int(np.argmin(self.confidence[c]))
             if self.count[c] < self.config.capacity:
                 slot = int(self.count[c])
                 self.count[c] += 1
-            elif conf[i] <= self.confidence[c, slot]:
-                continue
+            else:
+                slot = int(np.argmin(self.confidence[c]))
+                if margin[i] <= self.confidence[c, slot]:
+                    continue
             self.memory[c, slot] = features[i]
-            self.confidence[c, slot] = conf[i]
+            self.confidence[c, slot] = margin[i]
             stored += 1
-            touched.add(c)
-        for c in touched:
-            self._refresh(c)
+        if stored:
+            self._refresh()
         return stored
 
-    def _refresh(self, c: int) -> None:
-        n = int(self.count[c])
-        if n < self.config.min_count:
-            self._prototypes[c] = self.anchors[c]
+    def _refresh(self) -> None:
+        cfg = self.config
+        ready = np.flatnonzero(self.count >= cfg.min_count)
+        protos = self.anchors.copy()
+        if len(ready) == 0:
+            self._prototypes = protos
             return
-        mean = _normalize(self.memory[c, :n].mean(axis=0))
-        b = self.config.mix * min(1.0, n / self.config.capacity)
-        p = _normalize((1 - b) * self.anchors[c] + b * mean)
-        self._prototypes[c] = cap_drift(p, self.anchors[c], self.config.max_drift)
+        means = np.stack([_normalize(self.memory[c, : self.count[c]].mean(axis=0)) for c in ready])
+        if cfg.shared_shift > 0 and len(ready) >= cfg.min_classes:
+            shift = (means - self.anchors[ready]).mean(axis=0)  # class-balanced domain offset
+            protos = _normalize(protos + cfg.shared_shift * shift)
+        if cfg.class_mix > 0:
+            for m, c in zip(means, ready):
+                b = cfg.class_mix * min(1.0, self.count[c] / cfg.capacity)
+                protos[c] = _normalize((1 - b) * protos[c] + b * m)
+        self._prototypes = cap_drift(protos, self.anchors, cfg.max_drift).astype(np.float32)
 
     # ------------------------------------------------------------------------------------------
     def fingerprint(self) -> str:
@@ -138,6 +160,5 @@ class PrototypeAdapter:
                 self.memory, self.confidence, self.count = z["memory"], z["confidence"], z["count"]
         except (OSError, KeyError, ValueError):
             return False
-        for c in range(len(self.count)):
-            self._refresh(c)
+        self._refresh()
         return True

@@ -61,7 +61,7 @@ class Recognizer:
         self.deciders: dict[int, PersonDecider] = {}
         self.lock = threading.RLock()
         self.tracking = tracking
-        adaptation = config.adaptation or AdaptationConfig(**bundle.manifest.get("adaptation", {}))
+        adaptation = config.adaptation or AdaptationConfig.from_dict(bundle.manifest.get("adaptation", {}))
         self.adapter = PrototypeAdapter(vocabulary.prototypes, adaptation, vocabulary.labels) if config.adapt else None
         self.vocab = vocabulary
         self.thresholds = self._thresholds(vocabulary)
@@ -116,12 +116,17 @@ class Recognizer:
                 if track.since_last >= self.config.stride and self._covered(track, t):
                     track.since_last = 0
                     due.append(p.id)
-            for pid in [pid for pid, tr in self.tracks.items() if t - tr.last_seen > self.config.person_timeout]:
-                self._emit(pid, self.deciders[pid].finish("person_lost"))
-                del self.tracks[pid], self.deciders[pid]
+            self.tick(t)
             if due:
                 self._infer(t, due)
             return len(due)
+
+    def tick(self, t: float) -> None:
+        """Drop the tracks of people not seen for ``person_timeout`` (also called when no frame comes at all)."""
+        with self.lock:
+            for pid in [pid for pid, tr in self.tracks.items() if t - tr.last_seen > self.config.person_timeout]:
+                self._emit(pid, self.deciders[pid].finish("person_lost"))
+                del self.tracks[pid], self.deciders[pid]
 
     def _covered(self, track: _Track, t: float) -> bool:
         return len(track.frames) >= 4 and t - track.frames[0][0] >= self.config.min_coverage * self.window_s
@@ -154,7 +159,7 @@ class Recognizer:
         probs = softmax(logits)
         t3 = time.perf_counter()
         if self.adapter is not None:
-            self.adapter.observe(feats, logits)
+            self.adapter.observe(feats, cos)
         t4 = time.perf_counter()
         events = [(pid, self.deciders[pid].update(t, cos[i])) for i, pid in enumerate(pids)]
         t5 = time.perf_counter()

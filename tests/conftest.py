@@ -52,3 +52,21 @@ def realdata() -> Path:
     if not REALDATA.is_dir():
         pytest.skip("../shared/realdata-dev is absent")
     return REALDATA
+
+
+@pytest.fixture(scope="session")
+def bundle_dir(tmp_path_factory) -> Path:
+    """The bundle that ships, with its text encoder (made once here when setup has not made it)."""
+    from runtime.bundle import DEFAULT_BUNDLE
+
+    src = Path(os.environ.get("ZSAR_TEST_BUNDLE", DEFAULT_BUNDLE))
+    if (src / "text_encoder" / "model.onnx").exists():
+        return src
+    import shutil
+
+    from export.text_encoder import export_text_encoder
+
+    dst = tmp_path_factory.mktemp("bundle") / "bundle"
+    shutil.copytree(src, dst)
+    export_text_encoder(dst / "text_encoder")
+    return dst

@@ -181,8 +181,9 @@ def _pgfa_test_time(ev: Evaluator, method, parts: Parts, feats, gamma: float, ou
 
     # streaming: the device's memory bank; its mixing and confidence settings chosen on validation
     capacity = getattr(method.cfg, "stream_capacity", 16)
-    settings = [AdaptationConfig(capacity=capacity, min_confidence=c, mix=m, max_drift=2.0)
-                for m in (0.25, 0.5, 1.0) for c in (0.0, 0.5, 0.8)]
+    # PGFA-style replacement (class_mix) and the device's shared shift, with or without a confidence margin
+    settings = [AdaptationConfig(capacity=capacity, min_margin=mm, class_mix=cm, shared_shift=ss, max_drift=2.0)
+                for cm, ss in ((1.0, 0.0), (0.5, 0.0), (0.0, 0.25), (0.0, 0.5)) for mm in (0.0, 0.05)]
     best_s = max(settings, key=lambda a: streaming_zsl(ev, f_vu, parts.val_unseen.labels, val_c, a)["top1"])
     chosen["streaming"] = dataclasses.asdict(best_s)
     out["val"]["zsl_streaming"] = streaming_zsl(ev, f_vu, parts.val_unseen.labels, val_c, best_s)
@@ -201,7 +202,7 @@ def streaming_zsl(ev: Evaluator, feats: np.ndarray, labels: np.ndarray, classes:
         idx = order[k : k + chunk]
         s = ev.scores(feats[idx], adapter.prototypes)
         preds[idx] = s.argmax(axis=1)
-        adapter.observe(feats[idx], s)
+        adapter.observe(feats[idx], s / ev.scale)
     local = _local(labels, classes)
     return {"top1": float(np.mean(preds == local)), "n": int(len(local))}
 

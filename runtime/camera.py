@@ -1,0 +1,97 @@
+"""python -m runtime.camera --vocab actions.txt [--source 0|video.mp4|rtsp://..|demo|rec.jsonl|x.skeleton] ...
+
+Recognise actions from a camera, a video, a stream or recorded skeletons, against the vocabulary you write in
+actions.txt (edit it while running: it reloads within a second), and publish the results as a ZeroMQ event
+stream on tcp://127.0.0.1:5556 (topics zsar.prediction, zsar.action.start, zsar.action.end, zsar.heartbeat,
+zsar.status; see the README). Watch it with: python -m runtime.listen
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+
+from runtime.app import DEFAULT_VOCAB, App, AppConfig, recognizer_config
+from runtime.backends import NAMES as BACKENDS
+from runtime.bundle import BundleError
+from runtime.publisher import DEFAULT_ENDPOINT
+from runtime.sources import SourceError, open_source
+from runtime.vocab import VocabError
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m runtime.camera", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    g = ap.add_argument_group("what to recognise")
+    g.add_argument("--vocab", default=str(DEFAULT_VOCAB), help="actions.txt: one action a line, optional '| description'")
+    g.add_argument("--bundle", default="", help="model bundle directory (default: the one that ships)")
+    g.add_argument("--backend", default="auto", choices=BACKENDS, help="auto: TensorRT, then onnxruntime CUDA, then CPU")
+    g.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "int8"])
+    g.add_argument("--threads", type=int, default=0, help="inference threads (0: onnxruntime's default)")
+    g = ap.add_argument_group("source")
+    g.add_argument("--source", default="0", help="camera index or device, video file, rtsp/http URL, 'demo', "
+                                                  "a recording (.jsonl) or an NTU .skeleton file")
+    g.add_argument("--source-id", default="", help="name of this source in every event (default: from the source)")
+    g.add_argument("--realtime", action=argparse.BooleanOptionalAction, default=True,
+                   help="replay files at their own pace (--no-realtime: as fast as possible)")
+    g.add_argument("--speed", type=float, default=1.0, help="replay speed factor for files")
+    g.add_argument("--loop", action="store_true", help="replay a file source forever")
+    g.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds")
+    g.add_argument("--seed", type=int, default=0, help="seed of the demo source")
+    g = ap.add_argument_group("recognition")
+    g.add_argument("--stride", type=int, default=8, help="frames between two windows of a person")
+    g.add_argument("--window", type=float, default=0.0, help="seconds of motion per window (default: the bundle's)")
+    g.add_argument("--top-k", type=int, default=5)
+    g.add_argument("--adapt", action=argparse.BooleanOptionalAction, default=True,
+                   help="refine class prototypes from confident windows (on-device adaptation)")
+    g.add_argument("--adapt-state", default="", help="save the adaptation bank here on exit, restore it on start")
+    g.add_argument("--unknown-threshold", type=float, default=None,
+                   help="weighted cosine below which a window is 'unknown' (default: the bundle's calibrated value)")
+    g.add_argument("--threshold", action="append", metavar="LABEL=VALUE", help="per-label threshold (repeatable)")
+    g.add_argument("--smoothing", type=float, default=0.5, help="weight of the newest window in the moving average")
+    g.add_argument("--min-duration", type=float, default=0.5, help="seconds before an action starts or switches")
+    g.add_argument("--no-predictions", action="store_true", help="publish only start/end events, heartbeats, status")
+    g = ap.add_argument_group("event stream")
+    g.add_argument("--bind", default=DEFAULT_ENDPOINT, help="ZeroMQ PUB endpoint")
+    g.add_argument("--bind-wide", action="store_true", help="allow an endpoint beyond loopback")
+    g.add_argument("--curve", default="", help="CURVE key directory (python -m runtime.keys) to encrypt and authenticate")
+    g = ap.add_argument_group("output")
+    g.add_argument("--save-skeletons", default="", help="record the skeleton stream (.jsonl) for replay or calibration")
+    g.add_argument("--log-level", default="INFO")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+    log = logging.getLogger("runtime")
+    try:
+        frames, info = open_source(args.source, seed=args.seed)
+        config = AppConfig(
+            bundle=args.bundle, vocab=args.vocab, backend=args.backend, precision=args.precision, threads=args.threads,
+            bind=args.bind, bind_wide=args.bind_wide, curve=args.curve, source_id=args.source_id,
+            realtime=args.realtime, speed=args.speed, loop=args.loop, duration=args.duration,
+            adapt_state=args.adapt_state, save_skeletons=args.save_skeletons, recognizer=recognizer_config(args),
+        )
+        app = App(config, info)
+    except (SourceError, BundleError, VocabError, OSError, ValueError) as e:
+        log.error(str(e))
+        return 2
+    signal.signal(signal.SIGINT, app.stop)
+    signal.signal(signal.SIGTERM, app.stop)
+    log.info(f"publishing on {app.publisher.endpoint}; vocabulary {len(app.recognizer.vocab.labels)} labels "
+             f"({len(app.recognizer.vocab.encoded_on_device)} encoded on the device); source {info.get('name')}")
+    first = [frames]
+
+    def open_frames():
+        if first:
+            return first.pop()
+        return open_source(args.source, seed=args.seed)[0]
+
+    return app.run(open_frames, info)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
