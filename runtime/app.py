@@ -4,10 +4,13 @@ a frame source, and a clean shutdown. ``python -m runtime.camera`` builds one fr
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from runtime.backends import create_backend
 from runtime.bundle import BundleError, load_bundle
@@ -39,6 +42,8 @@ class AppConfig:
     heartbeat_s: float = 1.0
     adapt_state: str = ""  # save the adaptation bank here on exit, restore it on start
     save_skeletons: str = ""
+    show: bool = False  # a window with the skeleton and the current action drawn over the frame
+    record: str = ""  # write the same annotated video here
     recognizer: RecognizerConfig = field(default_factory=RecognizerConfig)
 
 
@@ -84,6 +89,7 @@ class App:
         self.config = config
         self.bundle = load_bundle(config.bundle) if config.bundle else load_bundle()
         self._text_encoder = None
+        self._text_lock = threading.Lock()
         self.backend = create_backend(self.bundle, config.backend, config.precision, config.threads)
         vocab = self.load_vocabulary()
         info = source_info or {}
@@ -99,16 +105,34 @@ class App:
         self.watcher = VocabularyWatcher(self)
         self.heartbeat = threading.Thread(target=self._heartbeat, daemon=True, name="heartbeat")
         self.recorder = RecordingWriter(config.save_skeletons, source=self.publisher.source) if config.save_skeletons else None
+        # recognition runs in its own thread so that it never slows the pose loop down: the pose loop hands
+        # frames over a queue; a live source drops the oldest frame when recognition falls behind, a file
+        # replayed frame by frame waits instead (nothing is lost)
+        self.frames: queue.Queue = queue.Queue(maxsize=64)
+        self.worker = threading.Thread(target=self._recognise, daemon=True, name="recognition")
+        self.worker_error: Exception | None = None
+        self.source_state = (source_info or {}).get("state")
+        self.queue_drops = 0
+        self.video_writer = None
 
     # -------------------------------------------------------------------------------- vocabulary
     def text_encoder(self):
-        if self._text_encoder is None:
-            from runtime.text import OnnxTextEncoder
+        with self._text_lock:
+            if self._text_encoder is None:
+                from runtime.text import OnnxTextEncoder
 
-            enc = OnnxTextEncoder(self.bundle.text_encoder_dir())
-            enc.check_probe(self.bundle.table.probe_text, self.bundle.table.probe_embedding)
-            self._text_encoder = enc
-        return self._text_encoder
+                enc = OnnxTextEncoder(self.bundle.text_encoder_dir())
+                enc.check_probe(self.bundle.table.probe_text, self.bundle.table.probe_embedding)
+                self._text_encoder = enc
+            return self._text_encoder
+
+    def _preload_text_encoder(self) -> None:
+        """Load it in the background, so that a vocabulary edit with a new label reloads in well under a second."""
+        if (self.bundle.text_encoder_dir() / "model.onnx").exists():
+            try:
+                self.text_encoder()
+            except BundleError as e:
+                log.warning(f"text encoder unusable, new labels cannot be encoded: {e}")
 
     def load_vocabulary(self) -> Vocabulary:
         entries = read_vocab(self.config.vocab)
@@ -129,7 +153,59 @@ class App:
         while not self.stop_event.wait(interval):
             if self.config.realtime:
                 self.recognizer.tick(time.monotonic())
+            if self.source_state is not None:
+                self.recognizer.dropped_frames = self.source_state.dropped + self.queue_drops
             self.publisher.publish("heartbeat", **self.recognizer.health(interval))
+
+    def _recognise(self) -> None:
+        while True:
+            item = self.frames.get()
+            try:
+                if item is None:
+                    return
+                self.recognizer.push(*item)
+            except Exception as e:  # an inference failure must not die silently in a thread
+                log.exception("recognition failed")
+                self.worker_error = e
+                self.stop_event.set()
+            finally:
+                self.frames.task_done()
+
+    def _hand_over(self, t: float, people, lossless: bool) -> None:
+        if lossless:
+            self.frames.put((t, people))
+            return
+        while True:
+            try:
+                self.frames.put_nowait((t, people))
+                return
+            except queue.Full:
+                try:
+                    self.frames.get_nowait()
+                    self.frames.task_done()
+                    self.queue_drops += 1
+                except queue.Empty:
+                    pass
+
+    def _draw(self) -> None:
+        state = self.source_state
+        if state is None or state.image is None:
+            return
+        import cv2
+
+        from runtime.overlay import draw
+
+        fps = float(np.median(1000 / np.array(state.pose_ms[-30:]))) if state.pose_ms else None
+        img = draw(state.image, state.detections, dict(self.recognizer.latest), fps)
+        if self.config.record:
+            if self.video_writer is None:
+                h, w = img.shape[:2]
+                self.video_writer = cv2.VideoWriter(self.config.record, cv2.VideoWriter_fourcc(*"mp4v"), 30.0, (w, h))
+            self.video_writer.write(img)
+        if self.config.show:
+            cv2.imshow("zsar", img)
+            if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+                self.stop_event.set()
 
     def stop(self, *_) -> None:
         self.stop_event.set()
@@ -142,8 +218,10 @@ class App:
                     bundle=str(self.bundle.path), backend=self.backend.describe(), labels=rec.vocab.labels,
                     encoded_on_device=rec.vocab.encoded_on_device, vocab_id=rec.vocab.fingerprint,
                     source_kind=info.get("kind", ""), endpoint=pub.endpoint)
+        threading.Thread(target=self._preload_text_encoder, daemon=True, name="text-encoder").start()
         self.watcher.start()
         self.heartbeat.start()
+        self.worker.start()
         code = 0
         start = time.monotonic()
         try:
@@ -156,7 +234,7 @@ class App:
         return code
 
     def _feed(self, frames, start: float) -> int:
-        cfg, rec = self.config, self.recognizer
+        cfg = self.config
         t_base = None
         try:
             for frame in frames:
@@ -172,14 +250,20 @@ class App:
                     t = time.monotonic()
                 else:
                     t = t_base + frame.t
-                rec.push(t, frame.people)
+                self._hand_over(t, frame.people, lossless=not cfg.realtime)
                 if self.recorder is not None:
                     self.recorder.write(t - start, frame.people)
+                if cfg.show or cfg.record:
+                    self._draw()
                 if cfg.duration and time.monotonic() - start >= cfg.duration:
                     return 0
         except Exception as e:  # a source that fails mid-stream: say so, flush what was decided, exit non-zero
             log.error(f"source failed: {e}")
+            self.frames.join()
             self.publisher.publish("status", event="source_error", message=str(e))
+            return 2
+        self.frames.join()  # what the source delivered is recognised before saying it ended
+        if self.worker_error is not None:
             return 2
         self.publisher.publish("status", event="source_ended", message="the source has no more frames")
         return 0
@@ -187,7 +271,16 @@ class App:
     def close(self) -> None:
         self.stop_event.set()
         self.watcher.stop_event.set()
+        if self.worker.is_alive():
+            self.frames.put(None)
+            self.worker.join(timeout=10)
         self.recognizer.close("shutdown")
+        if self.video_writer is not None:
+            self.video_writer.release()
+        if self.config.show:
+            import cv2
+
+            cv2.destroyAllWindows()
         if self.config.adapt_state and self.recognizer.adapter is not None:
             self.recognizer.adapter.save(self.config.adapt_state)
             log.info(f"adaptation bank saved to {self.config.adapt_state}")

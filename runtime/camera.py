@@ -40,6 +40,14 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--loop", action="store_true", help="replay a file source forever")
     g.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds")
     g.add_argument("--seed", type=int, default=0, help="seed of the demo source")
+    g = ap.add_argument_group("pose (camera, video and stream sources)")
+    g.add_argument("--pose", choices=["solutions", "tasks"], default=None,
+                   help="MediaPipe API: solutions (default; bundled model, one person) or tasks (needs --pose-model)")
+    g.add_argument("--pose-model", default="", help="a MediaPipe PoseLandmarker .task file (selects the Tasks API)")
+    g.add_argument("--max-people", type=int, default=1, help="people to track (Tasks API only)")
+    g.add_argument("--max-fps", type=float, default=0.0, help="cap pose frames per second (weak devices)")
+    g.add_argument("--fov", type=float, default=65.0, help="camera horizontal field of view in degrees")
+    g.add_argument("--mirror", action="store_true", help="the camera image is mirrored (selfie view)")
     g = ap.add_argument_group("recognition")
     g.add_argument("--stride", type=int, default=8, help="frames between two windows of a person")
     g.add_argument("--window", type=float, default=0.0, help="seconds of motion per window (default: the bundle's)")
@@ -59,6 +67,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--curve", default="", help="CURVE key directory (python -m runtime.keys) to encrypt and authenticate")
     g = ap.add_argument_group("output")
     g.add_argument("--save-skeletons", default="", help="record the skeleton stream (.jsonl) for replay or calibration")
+    g.add_argument("--show", action="store_true", help="a window with the skeleton, action and top-k over the frame")
+    g.add_argument("--record", default="", help="write the annotated video (.mp4); frames are kept only then")
     g.add_argument("--log-level", default="INFO")
     return ap
 
@@ -68,15 +78,19 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
     log = logging.getLogger("runtime")
     try:
-        frames, info = open_source(args.source, seed=args.seed)
+        source_kw = dict(seed=args.seed, pose=args.pose or "", pose_model=args.pose_model or None,
+                         max_people=args.max_people, realtime=args.realtime, fov_deg=args.fov, mirror=args.mirror,
+                         keep_image=args.show or bool(args.record), max_fps=args.max_fps)
+        frames, info = open_source(args.source, **source_kw)
         config = AppConfig(
             bundle=args.bundle, vocab=args.vocab, backend=args.backend, precision=args.precision, threads=args.threads,
             bind=args.bind, bind_wide=args.bind_wide, curve=args.curve, source_id=args.source_id,
             realtime=args.realtime, speed=args.speed, loop=args.loop, duration=args.duration,
             adapt_state=args.adapt_state, save_skeletons=args.save_skeletons, recognizer=recognizer_config(args),
+            show=args.show, record=args.record,
         )
         app = App(config, info)
-    except (SourceError, BundleError, VocabError, OSError, ValueError) as e:
+    except (SourceError, BundleError, VocabError, OSError, ValueError, RuntimeError) as e:
         log.error(str(e))
         return 2
     signal.signal(signal.SIGINT, app.stop)
@@ -88,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     def open_frames():
         if first:
             return first.pop()
-        return open_source(args.source, seed=args.seed)[0]
+        return open_source(args.source, **source_kw)[0]
 
     return app.run(open_frames, info)
 

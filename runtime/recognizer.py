@@ -71,6 +71,7 @@ class Recognizer:
         self.windows = 0
         self.dropped_frames = 0
         self.latency: dict[str, deque] = {s: deque(maxlen=256) for s in STAGES}
+        self.latest: dict[int, dict] = {}  # person -> last window's result (for overlays)
 
     # ------------------------------------------------------------------------------ vocabulary
     def _thresholds(self, vocab: Vocabulary) -> np.ndarray:
@@ -127,6 +128,7 @@ class Recognizer:
             for pid in [pid for pid, tr in self.tracks.items() if t - tr.last_seen > self.config.person_timeout]:
                 self._emit(pid, self.deciders[pid].finish("person_lost"))
                 del self.tracks[pid], self.deciders[pid]
+                self.latest.pop(pid, None)
 
     def _covered(self, track: _Track, t: float) -> bool:
         return len(track.frames) >= 4 and t - track.frames[0][0] >= self.config.min_coverage * self.window_s
@@ -163,17 +165,20 @@ class Recognizer:
         t4 = time.perf_counter()
         events = [(pid, self.deciders[pid].update(t, cos[i])) for i, pid in enumerate(pids)]
         t5 = time.perf_counter()
-        if self.config.predictions:
-            k = min(self.config.top_k, cos.shape[1])
-            for i, pid in enumerate(pids):
-                order = np.argsort(-cos[i])[:k]
-                best = int(order[0])
-                unknown = bool(cos[i, best] < self.thresholds[best])
-                self.publisher.publish(
-                    "prediction", person=int(pid), frame_ts=t, window_s=self.window_s,
-                    top_k=[{"label": self.vocab.labels[j], "score": round(float(cos[i, j]), 4),
-                            "prob": round(float(probs[i, j]), 4)} for j in order],
-                    label=None if unknown else self.vocab.labels[best], unknown=unknown)
+        k = min(self.config.top_k, cos.shape[1])
+        for i, pid in enumerate(pids):
+            order = np.argsort(-cos[i])[:k]
+            best = int(order[0])
+            unknown = bool(cos[i, best] < self.thresholds[best])
+            top_k = [{"label": self.vocab.labels[j], "score": round(float(cos[i, j]), 4),
+                      "prob": round(float(probs[i, j]), 4)} for j in order]
+            active = self.deciders[pid].active
+            self.latest[pid] = {"label": None if unknown else self.vocab.labels[best], "unknown": unknown,
+                                "top_k": top_k, "active": active.label if active else None,
+                                "score": float(cos[i, best])}
+            if self.config.predictions:
+                self.publisher.publish("prediction", person=int(pid), frame_ts=t, window_s=self.window_s, top_k=top_k,
+                                       label=self.latest[pid]["label"], unknown=unknown)
         for pid, evs in events:
             self._emit(pid, evs)
         t6 = time.perf_counter()
@@ -185,9 +190,11 @@ class Recognizer:
         now_mono, now_wall = time.monotonic(), time.time()
         for e in events:
             if isinstance(e, Started):
+                log.info(f"person {pid}: START {e.label} (score {e.score:.2f})")
                 self.publisher.publish("action.start", person=int(pid), label=e.label, score=round(e.score, 4),
                                        start_ts=e.t, start_wall=now_wall - (now_mono - e.t))
             else:
+                log.info(f"person {pid}: END   {e.label} after {e.duration:.1f} s ({e.reason})")
                 self.publisher.publish("action.end", person=int(pid), label=e.label, start_ts=e.t_start, end_ts=e.t_end,
                                        duration_s=round(e.duration, 3), mean_score=round(e.mean_score, 4),
                                        peak_score=round(e.peak_score, 4), reason=e.reason)

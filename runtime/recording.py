@@ -47,8 +47,8 @@ class RecordingWriter:
         self._f.flush()
 
     def write(self, t: float, people: list[Person]) -> None:
-        rec = {"t": round(float(t), 4), "people": [
-            {"id": int(p.id), "joints": np.round(np.asarray(p.joints, dtype=float).reshape(-1), 4).tolist(),
+        rec = {"t": round(float(t), 6), "people": [
+            {"id": int(p.id), "joints": np.round(np.asarray(p.joints, dtype=float).reshape(-1), 6).tolist(),
              **({"conf": np.round(np.asarray(p.conf, dtype=float), 3).tolist()} if p.conf is not None else {})}
             for p in people]}
         self._f.write(json.dumps(rec, separators=(",", ":")) + "\n")

@@ -28,7 +28,7 @@ class TrainConfig:
     text_encoder: str = "minilm"  # minilm | st:<dir> | clip:<arch>:<checkpoint>
     descriptions: str = ""  # class description file; default: the label set's own
     per_class: int = 60  # synthetic: training samples per class
-    eval_per_class: int = 30  # synthetic: validation and test samples per class
+    eval_per_class: int = 60  # synthetic: validation and test samples per class
     epochs: int = 20
     batch_size: int = 64
     optimizer: str = "sgd"  # sgd | adamw

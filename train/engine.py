@@ -81,6 +81,15 @@ def class_text_bank(cfg: TrainConfig, method_cls, label_set: str):
     return bank, texts, encoder, desc
 
 
+def training_text(variants: torch.Tensor | None, bank: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """The class text of one step: the ensemble mean, or with text augmentation one wording per class."""
+    if variants is None:
+        return bank
+    c, g, p, _ = variants.shape
+    pick = torch.randint(p, (c, g, 1, 1), generator=generator).expand(-1, -1, 1, variants.shape[-1])
+    return torch.gather(variants, 2, pick.to(variants.device)).squeeze(2)
+
+
 # ---------------------------------------------------------------------------------- evaluation
 
 
@@ -255,6 +264,12 @@ def run(cfg: TrainConfig, mcfg: MethodConfig) -> Path | None:
     log.info(f"{parts.split.describe()}\nsamples: {parts.summary()}")
     bank_np, texts, encoder, desc = class_text_bank(cfg, method_cls, label_set)
     bank = torch.from_numpy(bank_np).to(device)
+    variants = None
+    if method_cls.text_augment:
+        from train.text.class_text import text_variants
+
+        variants = torch.from_numpy(text_variants(desc, encoder, method_cls.granularities, True)[0]).to(device)
+    text_rng = torch.Generator().manual_seed(cfg.seed + 1000 * rank)
     spec = InputSpec(frames=mcfg.frames, persons=mcfg.persons)
 
     method = method_cls(mcfg, bank_np.shape[-1]).to(device)
@@ -291,7 +306,7 @@ def run(cfg: TrainConfig, mcfg: MethodConfig) -> Path | None:
         for x, y in bar:
             for g in opt.param_groups:
                 g["lr"] = _lr_at(cfg, step, len(loader))
-            out = model(x.to(device), y.to(device), bank)
+            out = model(x.to(device), y.to(device), training_text(variants, bank, text_rng))
             opt.zero_grad(set_to_none=True)
             out["loss"].backward()
             opt.step()

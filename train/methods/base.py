@@ -35,6 +35,7 @@ class ZeroShotMethod(nn.Module):
     test_time = "none"  # or "pgfa": prototype-guided alignment at test time
     granularities: tuple[str, ...] = ("global",)
     ensemble_text = True  # global text = global sentence + paraphrases, averaged
+    text_augment = False  # train against one randomly chosen wording per class and step (not the mean)
 
     def __init__(self, cfg: MethodConfig, text_dim: int):
         super().__init__()

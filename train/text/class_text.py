@@ -29,14 +29,24 @@ def granularity_texts(c: ClassText, granularity: str, ensemble: bool = True) -> 
 def class_text_embeddings(d: Descriptions, encoder: TextEncoder, granularities: tuple[str, ...],
                           ensemble: bool = True) -> tuple[np.ndarray, list[list[list[str]]]]:
     """(C, G, D) float32 L2-normalised embeddings, and the texts behind each (C, G) entry."""
+    variants, texts = text_variants(d, encoder, granularities, ensemble)
+    mean = variants.mean(axis=2)
+    return (mean / np.maximum(np.linalg.norm(mean, axis=-1, keepdims=True), 1e-12)).astype(np.float32), texts
+
+
+def text_variants(d: Descriptions, encoder: TextEncoder, granularities: tuple[str, ...],
+                  ensemble: bool = True) -> tuple[np.ndarray, list[list[list[str]]]]:
+    """(C, G, P, D): every text of every (class, granularity), P the most any has (shorter lists repeat), for
+    methods that sample one wording per step (text augmentation) instead of the ensemble mean."""
     texts = [[granularity_texts(c, g, ensemble) for g in granularities] for c in d.classes]
     flat = [t for per_class in texts for per_g in per_class for t in per_g]
     emb = encode_cached(encoder, flat)
-    out = np.zeros((len(d.classes), len(granularities), emb.shape[1]), dtype=np.float32)
+    p = max(len(per_g) for per_class in texts for per_g in per_class)
+    out = np.zeros((len(d.classes), len(granularities), p, emb.shape[1]), dtype=np.float32)
     k = 0
     for ci, per_class in enumerate(texts):
         for gi, per_g in enumerate(per_class):
-            v = emb[k : k + len(per_g)].mean(axis=0)
-            out[ci, gi] = v / max(np.linalg.norm(v), 1e-12)
+            block = emb[k : k + len(per_g)]
+            out[ci, gi] = block[np.arange(p) % len(per_g)]
             k += len(per_g)
     return out, texts
