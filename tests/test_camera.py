@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import SHARED
-from streamtools import check_stream, finish, start
 
 from runtime.recording import read_recording
 from runtime.sources import SourceError, open_source
 from runtime.tracker import Tracker
+
+from conftest import SHARED
+from streamtools import check_stream, finish, start
 
 CLIP = SHARED / "realdata-dev" / "video" / "stgcn_ta_chi.mp4"
 TASK = SHARED / "models" / "pose_landmarker_full.task"
