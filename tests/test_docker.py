@@ -51,7 +51,7 @@ def test_dockerfiles_parse_and_copy_existing_sources():
 def test_compose_services():
     doc = yaml.safe_load((ROOT / "docker" / "compose.yaml").read_text())
     assert set(doc["services"]) == {"cpu", "gpu", "jetson"}
-    for name, svc in doc["services"].items():
+    for svc in doc["services"].values():
         assert svc["ports"] == ["127.0.0.1:5556:5556"], "published on loopback only"
         assert svc["restart"] == "unless-stopped" and "healthcheck" in svc
         assert any(v.startswith("zsar-cache:/cache") for v in svc["volumes"])
