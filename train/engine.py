@@ -135,6 +135,17 @@ class Evaluator:
         return f, _local(labels, classes), classes, seen
 
 
+def validate(ev: Evaluator, parts: Parts) -> dict:
+    """Model selection: the harmonic mean of seen and unseen accuracy on the validation classes (calibrated),
+    which rewards a model that learned its seen classes and transfers; ZSL top-1 on them is reported too."""
+    split = parts.split
+    f_vs, f_vu = ev.features("val_seen"), ev.features("val_unseen")
+    zsl = ev.zsl(f_vu, parts.val_unseen.labels, list(split.val))
+    fv, lv, cv, sv = ev.gzsl_inputs("val_seen", "val_unseen", list(split.train), list(split.val), (f_vs, f_vu))
+    _, g = tune_gamma(ev.scores(fv, ev.bank[cv]), lv, sv)
+    return {"val_zsl_top1": zsl["top1"], "val_h": g["h"]}
+
+
 def evaluate_run(method: ZeroShotMethod, bank: np.ndarray, parts: Parts, spec: InputSpec, device) -> dict:
     """Validation-tuned settings, then the test figures: ZSL, GZSL, and test-time variants."""
     ev = Evaluator(method, bank, parts, spec, device)
@@ -265,7 +276,7 @@ def run(cfg: TrainConfig, mcfg: MethodConfig) -> Path | None:
     bank_np, texts, encoder, desc = class_text_bank(cfg, method_cls, label_set)
     bank = torch.from_numpy(bank_np).to(device)
     variants = None
-    if method_cls.text_augment:
+    if mcfg.text_augment:
         from train.text.class_text import text_variants
 
         variants = torch.from_numpy(text_variants(desc, encoder, method_cls.granularities, True)[0]).to(device)
@@ -276,7 +287,7 @@ def run(cfg: TrainConfig, mcfg: MethodConfig) -> Path | None:
     log.info(f"{cfg.method} on {mcfg.backbone}: {sum(p.numel() for p in method.parameters()) / 1e6:.2f} M parameters, "
              f"text {encoder.id} ({bank_np.shape[-1]}-d), granularities {', '.join(method.granularities)}")
     opt = _optimizer(cfg, method)
-    start_epoch, best, history, step = 0, {"val_zsl_top1": -1.0, "epoch": -1}, [], 0
+    start_epoch, best, history, step = 0, {"val_h": -1.0, "val_zsl_top1": -1.0, "epoch": -1}, [], 0
     if cfg.resume:
         ckpt = torch.load(cfg.resume, map_location="cpu", weights_only=False)
         method.load_state_dict(ckpt["model_state"])
@@ -320,10 +331,10 @@ def run(cfg: TrainConfig, mcfg: MethodConfig) -> Path | None:
                   "logit_scale": round(float(method.logit_scale.detach()), 3)}
         last_epoch = epoch == cfg.epochs - 1 or (cfg.max_steps and step >= cfg.max_steps)
         if rank == 0 and ((epoch + 1) % cfg.eval_every == 0 or last_epoch):
-            val = ev.zsl(ev.features("val_unseen"), parts.val_unseen.labels, list(parts.split.val))
-            record["val_zsl_top1"] = val["top1"]
-            if val["top1"] > best["val_zsl_top1"]:
-                best = {"val_zsl_top1": val["top1"], "epoch": epoch}
+            val = validate(ev, parts)
+            record.update(val)
+            if val["val_h"] > best["val_h"]:
+                best = {"val_h": val["val_h"], "val_zsl_top1": val["val_zsl_top1"], "epoch": epoch}
                 checkpoint.save(run_dir / "best.pt", method, text_dim, epoch=epoch, **extra)
         history.append(record)
         if rank == 0:
@@ -342,7 +353,8 @@ def run(cfg: TrainConfig, mcfg: MethodConfig) -> Path | None:
     best_model, _ = checkpoint.load(run_dir / "best.pt")
     best_model.to(device)
     metrics = evaluate_run(best_model, bank_np, parts, spec, device)
-    metrics["selection"].update(best_epoch=best["epoch"], val_zsl_top1=best["val_zsl_top1"])
+    metrics["selection"].update(best_epoch=best["epoch"], val_h=best["val_h"], val_zsl_top1=best["val_zsl_top1"],
+                                criterion="validation GZSL harmonic mean (calibrated), validation classes only")
     metrics.update(history=history, train_time_s=round(train_time, 1), total_time_s=round(time.time() - t0, 1),
                    method=cfg.method, data=cfg.data, split=cfg.split, backbone=mcfg.backbone,
                    samples={k: len(getattr(parts, k)) for k in ("train", "val_seen", "val_unseen", "test_seen", "test_unseen")})

@@ -4,6 +4,7 @@
     python -m train.data.render --ntu path/S001C001P001R001A001.skeleton --out drink.mp4
     python -m train.data.render --synthetic "Drink water" --ntu path/...A001.skeleton --out compare.gif
     python -m train.data.render --synthetic "Salute" --frame 40 --out salute.png    # one still frame
+    python -m train.data.render --mocap cartwheel --out cartwheel.gif              # a motion-capture clip
 
 Views: 'camera' (what the sensor sees, pinhole projection of the Kinect camera frame) and 'top'.
 """
@@ -111,6 +112,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--clean", action="store_true", help="draw the synthetic sample without sensor noise")
     ap.add_argument("--ntu", metavar="FILE", help="an NTU RGB+D .skeleton file")
     ap.add_argument("--pku", metavar="FILE", help="a PKU-MMD skeleton file (draws --start..--end)")
+    ap.add_argument("--mocap", metavar="CLIP", help="a pybullet motion-capture clip, e.g. walk, cartwheel")
+    ap.add_argument("--yaw", type=float, default=30.0, help="camera yaw for --mocap")
     ap.add_argument("--start", type=int, default=1)
     ap.add_argument("--end", type=int, default=150)
     ap.add_argument("--view", choices=("camera", "top"), default="camera")
@@ -136,8 +139,13 @@ def main(argv: list[str] | None = None) -> None:
 
         seq = read_pku_skeleton(args.pku)[args.start - 1 : args.end]
         clips.append(draw_frames(seq, (args.size,) * 2, args.view, f"PKU: {Path(args.pku).stem}"))
+    if args.mocap:
+        from train.data.mocap import motions_dir, read_clip, view
+
+        clip = read_clip(motions_dir() / f"humanoid3d_{args.mocap}.txt")
+        clips.append(draw_frames(view(clip, args.yaw), (args.size,) * 2, args.view, f"mocap: {clip.label}"))
     if not clips:
-        ap.error("give --synthetic, --ntu and/or --pku")
+        ap.error("give --synthetic, --ntu, --pku and/or --mocap")
     frames = side_by_side(clips)
     if args.frame is not None:
         frames = [frames[min(args.frame, len(frames) - 1)]]

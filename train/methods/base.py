@@ -20,6 +20,7 @@ class MethodConfig:
     temperature: float = 0.07  # initial softmax temperature of the contrastive loss
     learn_temperature: bool = True  # a real learnable parameter (PGFA's official code fixes it by accident)
     head_dropout: float = 0.1
+    text_augment: bool = False  # train against one randomly chosen wording per class and step, not their mean
 
 
 def scores(features: torch.Tensor, prototypes: torch.Tensor, weights: torch.Tensor, scale: torch.Tensor | float) -> torch.Tensor:
@@ -35,7 +36,6 @@ class ZeroShotMethod(nn.Module):
     test_time = "none"  # or "pgfa": prototype-guided alignment at test time
     granularities: tuple[str, ...] = ("global",)
     ensemble_text = True  # global text = global sentence + paraphrases, averaged
-    text_augment = False  # train against one randomly chosen wording per class and step (not the mean)
 
     def __init__(self, cfg: MethodConfig, text_dim: int):
         super().__init__()

@@ -11,8 +11,8 @@ by the normalised mean of their skeleton features; classify again. Streaming (wh
 same idea over a bounded per-class memory filled as samples arrive (``runtime.adaptation``, shared with the
 device), each sample scored with the prototypes of the moment before it updates them.
 
-Text: the class's global description and its paraphrases; each training step pairs a class with one of them
-at random (text augmentation), evaluation uses their normalised mean (the official code uses one sentence).
+Text: the normalised mean embedding of the class's global description and its paraphrases (the official code
+uses one sentence); ``--text-augment`` pairs each class with one of them at random per step instead.
 
 Where this differs from the official code, on purpose:
 - the temperature is an explicit choice: ``nn.Parameter(...).cuda()`` in the official code makes a non-leaf
@@ -87,7 +87,6 @@ class PGFA(ZeroShotMethod):
     test_time = "pgfa"
     granularities = ("global",)
     ensemble_text = True
-    text_augment = True  # the paraphrases as text augmentation (this project's addition; evaluation uses the mean)
 
     def loss(self, features, labels, class_text):
         z = features[:, 0]
