@@ -24,17 +24,20 @@ EXCLUSION_STEPS = (
 
 
 def quantize(fp32: str | Path, out: str | Path, calib: np.ndarray, exclude: list[str] | None = None) -> Path:
+    """Q/DQ INT8 of an encoder graph; the head's nodes and ``exclude`` stay in floating point."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     out = Path(out)
+    head = [n for n in node_names(fp32) if EXCLUSION_STEPS[0][1](n)]
+    exclude = list(dict.fromkeys([*head, *(exclude or [])]))
     with tempfile.TemporaryDirectory() as tmp:
         pre = Path(tmp) / "pre.onnx"
         quant_pre_process(str(fp32), str(pre), skip_symbolic_shape=True)
         quantize_static(
             str(pre), str(out), ArrayReader(calib), quant_format=QuantFormat.QDQ, per_channel=True,
             activation_type=QuantType.QInt8, weight_type=QuantType.QInt8, calibrate_method=CalibrationMethod.MinMax,
-            nodes_to_exclude=list(exclude or []), op_types_to_quantize=["Conv", "MatMul", "Gemm"],
+            nodes_to_exclude=exclude, op_types_to_quantize=["Conv", "MatMul", "Gemm"],
             extra_options={"ActivationSymmetric": True, "WeightSymmetric": True},
         )
     onnx.checker.check_model(onnx.load(str(out)))

@@ -10,9 +10,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import torch
 from torch import nn
 
 _BACKBONES: dict[str, Callable[..., nn.Module]] = {}
+
+
+class BlockStack(nn.Module):
+    """What every backbone does around its blocks: ST-GCN's data BatchNorm over each joint coordinate, persons
+    folded into the batch on the way in and averaged on the way out."""
+
+    def __init__(self, blocks: list[nn.Module], out_channels: int, in_channels: int = 3, temporal_stride: int = 1):
+        super().__init__()
+        self.data_bn = nn.BatchNorm1d(in_channels * 25)
+        self.blocks = nn.Sequential(*blocks)
+        self.out_channels = out_channels
+        self.temporal_stride = temporal_stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, t, v, m = x.shape
+        x = x.permute(0, 4, 1, 3, 2).reshape(n * m, c * v, t)
+        x = self.data_bn(x).view(n * m, c, v, t).permute(0, 1, 3, 2)
+        y = self.blocks(x)
+        _, c2, t2, v2 = y.shape
+        return y.view(n, m, c2, t2, v2).mean(dim=1)
 
 
 def register_backbone(name: str):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from train.models import register_backbone
+from train.models import BlockStack, register_backbone
 from train.models.graph import ntu_partitions
 
 
@@ -52,30 +52,17 @@ class Block(nn.Module):
         return self.relu(y + self.res(x))
 
 
-class GCNBackbone(nn.Module):
+class GCNBackbone(BlockStack):
     """A stack of graph-conv blocks over (N, 3, T, 25, M); ``out_channels`` tells heads the feature size."""
 
     def __init__(self, channels: tuple[int, ...], strides: tuple[int, ...], kernel: int, in_channels: int = 3,
                  dropout: float = 0.0, **_):
-        super().__init__()
         a = torch.from_numpy(ntu_partitions())
-        self.data_bn = nn.BatchNorm1d(in_channels * 25)
         layers, c = [], in_channels
         for c_out, s in zip(channels, strides):
             layers.append(Block(c, c_out, a, s, kernel, dropout))
             c = c_out
-        self.blocks = nn.Sequential(*layers)
-        self.out_channels = c
-        self.temporal_stride = int(torch.tensor(strides).prod())
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, t, v, m = x.shape
-        # normalise each joint coordinate over the batch (ST-GCN's data BN), persons folded into the batch
-        x = x.permute(0, 4, 1, 3, 2).reshape(n * m, c * v, t)
-        x = self.data_bn(x).view(n * m, c, v, t).permute(0, 1, 3, 2)
-        y = self.blocks(x)
-        _, c2, t2, v2 = y.shape
-        return y.view(n, m, c2, t2, v2).mean(dim=1)
+        super().__init__(layers, c, in_channels, int(torch.tensor(strides).prod()))
 
 
 @register_backbone("edge")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from train.models import register_backbone
+from train.models import BlockStack, register_backbone
 
 V = 25
 
@@ -81,25 +81,14 @@ class ShiftBlock(nn.Module):
         return self.relu(self.temporal(y) + self.res(x))
 
 
-class ShiftGCN(nn.Module):
+class ShiftGCN(BlockStack):
     def __init__(self, channels=(64, 64, 64, 64, 128, 128, 128, 256, 256, 256), strides=(1, 1, 1, 1, 2, 1, 1, 2, 1, 1),
                  in_channels: int = 3, **_):
-        super().__init__()
-        self.data_bn = nn.BatchNorm1d(in_channels * V)
         layers, c = [], in_channels
         for c_out, s in zip(channels, strides):
             layers.append(ShiftBlock(c, c_out, s))
             c = c_out
-        self.blocks = nn.Sequential(*layers)
-        self.out_channels = c
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, t, v, m = x.shape
-        x = x.permute(0, 4, 1, 3, 2).reshape(n * m, c * v, t)
-        x = self.data_bn(x).view(n * m, c, v, t).permute(0, 1, 3, 2)
-        y = self.blocks(x)
-        _, c2, t2, v2 = y.shape
-        return y.view(n, m, c2, t2, v2).mean(dim=1)
+        super().__init__(layers, c, in_channels, int(torch.tensor(strides).prod()))
 
 
 @register_backbone("shiftgcn")
