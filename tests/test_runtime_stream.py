@@ -193,3 +193,38 @@ def test_open_source_picks_the_right_kind(tmp_path):
     path = recorded_clip(tmp_path)
     frames, info = open_source(str(path))
     assert info["kind"] == "recording" and info["name"] == "clip"
+
+
+def test_curve_encrypts_and_authenticates(tmp_path):
+    import zmq
+    import zmq.auth
+
+    from runtime.keys import main as make_keys
+    from runtime.publisher import Publisher
+
+    make_keys([str(tmp_path / "keys"), "--client", "app"])
+    pub = Publisher("tcp://127.0.0.1:*", source="secure", curve_dir=tmp_path / "keys")
+    server_public, _ = zmq.auth.load_certificate(str(tmp_path / "keys" / "server.key"))
+    client_public, client_secret = zmq.auth.load_certificate(str(tmp_path / "keys" / "client_secrets" / "app.key_secret"))
+    ctx = zmq.Context.instance()
+    good, plain = ctx.socket(zmq.SUB), ctx.socket(zmq.SUB)
+    good.curve_secretkey, good.curve_publickey, good.curve_serverkey = client_secret, client_public, server_public
+    for s in (good, plain):
+        s.connect(pub.endpoint)
+        s.setsockopt_string(zmq.SUBSCRIBE, "zsar.")
+        s.setsockopt(zmq.RCVTIMEO, 300)
+    time.sleep(0.5)
+    received = 0
+    for _ in range(10):
+        pub.publish("status", event="started", message="hello")
+        try:
+            topic, payload = good.recv_multipart()
+            received += json.loads(payload)["message"] == "hello"
+        except zmq.Again:
+            pass
+    assert received > 0, "an authorised client decrypts the stream"
+    with pytest.raises(zmq.Again):
+        plain.recv_multipart()  # a client without keys gets nothing
+    for s in (good, plain):
+        s.close(0)
+    pub.close()
