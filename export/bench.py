@@ -2,8 +2,8 @@
 
 Latency of the skeleton encoder at batch 1 and batch 8 (median and p95, milliseconds) in PyTorch eager (when the
 training run is given), ONNX fp32 and ONNX INT8 on onnxruntime CPU, and on CUDA / TensorRT when present; model
-sizes, and the INT8 agreement recorded in the manifest. One session at a time (onnxruntime's spinning threads
-would distort interleaved timings). Inputs are real preprocessed windows from the synthetic generator.
+sizes, and the INT8 agreement recorded in the manifest. One session at a time, with thread spinning off as in the
+runtime. Inputs are real preprocessed windows from the synthetic generator.
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ def ort_session(path: Path, provider: str, threads: int):
     o = ort.SessionOptions()
     o.intra_op_num_threads = threads
     o.log_severity_level = 3
+    # as the runtime runs it: worker threads do not spin (they would steal the cores MediaPipe needs)
+    o.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), o, providers=[provider])
 
 

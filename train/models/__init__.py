@@ -22,18 +22,31 @@ class BlockStack(nn.Module):
 
     def __init__(self, blocks: list[nn.Module], out_channels: int, in_channels: int = 3, temporal_stride: int = 1):
         super().__init__()
+        self.in_channels = in_channels
         self.data_bn = nn.BatchNorm1d(in_channels * 25)
         self.blocks = nn.Sequential(*blocks)
         self.out_channels = out_channels
         self.temporal_stride = temporal_stride
 
+    def data_norm(self, x: torch.Tensor) -> torch.Tensor:
+        """ST-GCN's data BatchNorm over each (channel, joint) of x (N, C, T, V). In eval mode it is the same
+        affine map written with broadcasting, so the exported graph needs no reshape (no shape arithmetic,
+        which at batch 1 costs as much as the convolutions)."""
+        bn = self.data_bn
+        if self.training:
+            n, c, t, v = x.shape
+            y = bn(x.permute(0, 1, 3, 2).reshape(n, c * v, t))
+            return y.view(n, c, v, t).permute(0, 1, 3, 2)
+        scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
+        shift = bn.bias - bn.running_mean * scale
+        return x * scale.view(1, self.in_channels, 1, -1) + shift.view(1, self.in_channels, 1, -1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n, c, t, v, m = x.shape
-        x = x.permute(0, 4, 1, 3, 2).reshape(n * m, c * v, t)
-        x = self.data_bn(x).view(n * m, c, v, t).permute(0, 1, 3, 2)
-        y = self.blocks(x)
-        _, c2, t2, v2 = y.shape
-        return y.view(n, m, c2, t2, v2).mean(dim=1)
+        if x.shape[4] == 1:  # one person (the device's windows): no folding at all
+            return self.blocks(self.data_norm(x[..., 0]))
+        m = x.shape[4]
+        y = self.blocks(self.data_norm(x.permute(0, 4, 1, 2, 3).flatten(0, 1)))
+        return y.unflatten(0, (-1, m)).mean(dim=1)
 
 
 def register_backbone(name: str):

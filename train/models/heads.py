@@ -7,7 +7,6 @@ Granularities: 'global' (all joints and frames), a body part from ``runtime.skel
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from runtime.skeleton import DESCRIPTION_PARTS
@@ -48,9 +47,7 @@ class GranularityHead(nn.Module):
             nn.init.kaiming_uniform_(self.proj.data[g].T, a=5**0.5)
 
     def forward(self, fmap: torch.Tensor) -> torch.Tensor:
-        # written as MatMuls (not einsum) so that the exported graph quantises in Q/DQ form
-        n, c, t, v = fmap.shape
-        g = self.pool.shape[0]
-        pooled = torch.matmul(fmap.reshape(n, c, t * v), self.pool.reshape(g, t * v).T).transpose(1, 2)
+        # broadcasting and MatMul only (no einsum, no reshape): the exported graph stays small and static
+        pooled = (fmap.unsqueeze(1) * self.pool.unsqueeze(1).unsqueeze(0)).sum(dim=(3, 4))  # (N, G, C)
         z = torch.matmul(self.drop(pooled).unsqueeze(2), self.proj).squeeze(2) + self.bias
-        return F.normalize(z, dim=-1)
+        return z / z.norm(dim=-1, keepdim=True).clamp_min(1e-12)

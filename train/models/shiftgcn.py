@@ -15,30 +15,30 @@ from train.models import BlockStack, register_backbone
 V = 25
 
 
-def _joint_shift_index(channels: int, sign: int) -> torch.Tensor:
+def _joint_shift(channels: int, sign: int) -> torch.Tensor:
+    """(C, V, V) permutation matrices: x @ P[c] moves channel c's joint (v + sign * c) mod V to v. A MatMul
+    with constants, so the exported graph has no gather over runtime shapes."""
     c = torch.arange(channels).view(-1, 1)
     v = torch.arange(V).view(1, -1)
-    return (v + sign * c) % V  # (C, V)
+    src = (v + sign * c) % V  # (C, V): output joint v reads input joint src[c, v]
+    p = torch.zeros(channels, V, V)
+    p.scatter_(1, src.unsqueeze(1), 1.0)
+    return p
 
 
 class SpatialShift(nn.Module):
     def __init__(self, c_in: int, c_out: int):
         super().__init__()
-        self.register_buffer("idx_in", _joint_shift_index(c_in, +1))
-        self.register_buffer("idx_out", _joint_shift_index(c_out, -1))
+        self.register_buffer("shift_in", _joint_shift(c_in, +1))
+        self.register_buffer("shift_out", _joint_shift(c_out, -1))
         self.mask = nn.Parameter(torch.zeros(c_in, V))  # learnable joint-channel importance
         self.conv = nn.Conv2d(c_in, c_out, 1)
         self.bn = nn.BatchNorm2d(c_out)
 
-    @staticmethod
-    def _shift(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        n, c, t, _ = x.shape
-        return torch.gather(x, 3, idx.view(1, c, 1, V).expand(n, c, t, V))
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self._shift(x, self.idx_in) * (torch.tanh(self.mask) + 1).view(1, -1, 1, V)
+        y = torch.matmul(x, self.shift_in) * (torch.tanh(self.mask) + 1).unsqueeze(1)
         y = self.bn(self.conv(y))
-        return self._shift(y, self.idx_out)
+        return torch.matmul(y, self.shift_out)
 
 
 class TemporalShift(nn.Module):
