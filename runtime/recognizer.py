@@ -8,6 +8,7 @@ inference, scoring against the vocabulary, on-device adaptation, decisions, and 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -137,10 +138,13 @@ class Recognizer:
         """The model input of a person's last ``window_s`` seconds: resampled by timestamp, then the shared
         preprocessing (the same function training used)."""
         frames = self.tracks[pid].frames
-        ts = np.array([f[0] for f in frames])
-        xs = np.stack([f[1] for f in frames])
-        keep = ts >= ts[-1] - self.window_s - 1e-6
-        seq = resample_by_time(xs[keep], ts[keep], self.spec.frames, self.window_s)
+        t_start = frames[-1][0] - self.window_s - 1e-6
+        first = len(frames) - 1  # the buffer holds up to 60 fps worth: gather only this window's frames
+        while first > 0 and frames[first - 1][0] >= t_start:
+            first -= 1
+        recent = list(itertools.islice(frames, first, None))
+        ts = np.fromiter((f[0] for f in recent), dtype=np.float64, count=len(recent))
+        seq = resample_by_time(np.stack([f[1] for f in recent]), ts, self.spec.frames, self.window_s)
         return preprocess(pad_persons(seq[:, None], self.spec.persons), self.spec)
 
     def _infer(self, t: float, pids: list[int]) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import inspect
+import re
 import typing
 from dataclasses import dataclass, fields
 
@@ -29,7 +31,7 @@ class TrainConfig:
     descriptions: str = ""  # class description file; default: the label set's own
     per_class: int = 60  # synthetic: training samples per class
     eval_per_class: int = 60  # synthetic: validation and test samples per class
-    epochs: int = 20
+    epochs: int = 16
     batch_size: int = 64
     optimizer: str = "sgd"  # sgd | adamw
     lr: float = 0.05
@@ -44,19 +46,30 @@ class TrainConfig:
     resume: str = ""  # a last.pt to continue from
     max_steps: int = 0  # stop after this many optimisation steps (smoke tests); 0 = no limit
     eval_every: int = 1  # epochs between validations
+    select_per_class: int = 20  # per-epoch model selection: held-out samples per seen class (0: all)
 
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+def field_comments(cls) -> dict[str, str]:
+    """The ``# comment`` after each field in a config dataclass's source: the CLI's help text."""
+    try:
+        src = inspect.getsource(cls)
+    except (OSError, TypeError):
+        return {}
+    return dict(re.findall(r"^\s+(\w+)\s*:[^#\n]*#\s*(.+)$", src, re.M))
+
+
 def add_fields(parser: argparse.ArgumentParser, cls, group_title: str) -> None:
     group = parser.add_argument_group(group_title)
     hints = typing.get_type_hints(cls)
+    comments = field_comments(cls)
     for f in fields(cls):
         typ = hints[f.name]
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        helptext = f"(default: {default!r})"
+        helptext = comments.get(f.name, "(default: %(default)s)")  # the formatter appends defaults to comments
         if typ is bool:
             group.add_argument(_flag(f.name), action=argparse.BooleanOptionalAction, default=default, help=helptext)
         else:

@@ -13,6 +13,7 @@ class Backend:
     name = "base"
     precision = "fp32"
     mode = "features"
+    precision_note = ""  # why this precision was chosen, when ``auto`` chose it
 
     def features(self, x: np.ndarray) -> np.ndarray:
         """(N, C, T, V, M) float32 -> (N, G, D) L2-normalised features (features mode)."""
@@ -23,4 +24,5 @@ class Backend:
         raise NotImplementedError
 
     def describe(self) -> str:
-        return f"{self.name} ({self.precision})"
+        note = f", {self.precision_note}" if self.precision_note else ""
+        return f"{self.name} ({self.precision}{note})"

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from runtime.backends.base import Backend, BackendUnavailable
+from runtime.backends.cpu_features import int8_dot_product
 from runtime.bundle import Bundle
 
 PROVIDERS = {"ort-cpu": "CPUExecutionProvider", "ort-cuda": "CUDAExecutionProvider",
@@ -21,8 +22,13 @@ class OrtBackend(Backend):
         if provider not in ort.get_available_providers():
             raise BackendUnavailable(f"onnxruntime has no {provider} (installed: {', '.join(ort.get_available_providers())})")
         encoders = bundle.manifest["encoder"]
-        if precision == "auto":  # INT8 pays off on CPUs (VNNI); GPUs run the fp32 graph (or TensorRT's own engines)
-            precision = "int8" if name == "ort-cpu" and "int8" in encoders else "fp32"
+        note = ""
+        if precision == "auto":  # GPUs run the fp32 graph here (TensorRT builds its own engines)
+            precision, note = "fp32", ""
+            if name == "ort-cpu" and "int8" in encoders:
+                # INT8 pays on CPUs with 8-bit dot products only; elsewhere fp32 is as fast and exact
+                flag = int8_dot_product()
+                precision, note = ("int8", f"CPU has {flag}") if flag else ("fp32", "CPU lacks INT8 dot products (VNNI/dotprod)")
         if precision not in ("fp32", "int8"):
             raise BackendUnavailable(f"onnxruntime runs fp32 or int8 encoders, not {precision!r}")
         if precision not in encoders:
@@ -49,7 +55,7 @@ class OrtBackend(Backend):
             raise BackendUnavailable(f"cannot load {path.name} with {provider}: {e}") from e
         if self.session.get_providers()[0] != provider:
             raise BackendUnavailable(f"{provider} was requested but onnxruntime fell back to {self.session.get_providers()[0]}")
-        self.name, self.precision, self.mode = name, precision, bundle.mode
+        self.name, self.precision, self.mode, self.precision_note = name, precision, bundle.mode, note
         self.inputs = [i.name for i in self.session.get_inputs()]
 
     def features(self, x: np.ndarray) -> np.ndarray:
