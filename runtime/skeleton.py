@@ -15,6 +15,7 @@ their left side at smaller x), y up, z away from the camera. An all-zero joint m
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -31,6 +32,7 @@ NTU_JOINTS: tuple[str, ...] = (
 )  # fmt: skip
 NUM_NTU_JOINTS = 25
 J = {name: i for i, name in enumerate(NTU_JOINTS)}
+_ACROSS = [J["left_shoulder"], J["right_shoulder"], J["left_hip"], J["right_hip"]]  # the yaw estimate's joints
 
 # Parent of each NTU joint (Kinect v2 kinematic tree, 0-based); the spine base is the root.
 NTU_PARENTS: tuple[int, ...] = (
@@ -285,19 +287,20 @@ def yaw_rotation(x: np.ndarray) -> np.ndarray:
     The across-body direction (right -> left, averaged over shoulders and hips and over the frames where
     the person is present) is rotated onto -x, which is where it points for a person facing a Kinect.
     """
-    p0 = x[:, 0]
     ok = present(x)[:, 0]
-    if not ok.any():
-        return np.eye(3)
-    v = p0[ok]
-    across = (v[:, J["left_shoulder"]] - v[:, J["right_shoulder"]]) + (v[:, J["left_hip"]] - v[:, J["right_hip"]])
-    a = across.mean(axis=0)
-    ax, az = a[0], a[2]
-    if np.hypot(ax, az) < 1e-9:
+    return _yaw_of(x[ok, 0]) if ok.any() else np.eye(3)
+
+
+def _yaw_of(v: np.ndarray) -> np.ndarray:
+    """``yaw_rotation`` from the main person's present frames (n, 25, 3)."""
+    j = v[:, _ACROSS]  # (n, 4, 3): left shoulder, right shoulder, left hip, right hip
+    a = (j[:, 0] - j[:, 1] + j[:, 2] - j[:, 3]).mean(axis=0)
+    ax, az = float(a[0]), float(a[2])
+    if math.hypot(ax, az) < 1e-9:
         return np.eye(3)
     # R maps (cos phi, 0, sin phi) to (cos(theta - phi), 0, sin(phi - theta)); theta = phi - pi gives (-1, 0, 0)
-    theta = np.arctan2(az, ax) - np.pi
-    c, s = np.cos(theta), np.sin(theta)
+    theta = math.atan2(az, ax) - math.pi
+    c, s = math.cos(theta), math.sin(theta)
     return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
 
 
@@ -312,17 +315,18 @@ def normalize(x: np.ndarray, rotate: str = "yaw") -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 4 or x.shape[-1] != 3 or x.shape[-2] != NUM_NTU_JOINTS:
         raise ValueError(f"expected (T, M, 25, 3), got {x.shape}")
-    ok = present(x)
-    if not ok[:, 0].any():
+    nonzero = np.any(x != 0, axis=-1, keepdims=True)  # (T, M, V, 1): a missing joint is exactly zero
+    ok0 = nonzero[:, 0].any(axis=(-1, -2))
+    if not ok0.any():
         return np.zeros_like(x)
-    main = x[ok[:, 0], 0]
+    main = x[ok0, 0]
     origin = main[:, J["spine_mid"]].mean(axis=0)
     torso = np.linalg.norm(main[:, J["spine_shoulder"]] - main[:, J["spine_base"]], axis=-1).mean()
     scale = 1.0 / max(torso, 1e-6)
-    missing = np.all(x == 0, axis=-1, keepdims=True)
+    missing = ~nonzero
     y = (x - origin) * scale
     if rotate == "yaw":
-        y = y @ yaw_rotation(x).T
+        y = y @ _yaw_of(main).T
     elif rotate != "none":
         raise ValueError(f"unknown rotate mode {rotate!r} (expected 'yaw' or 'none')")
     return np.where(missing, 0.0, y)

@@ -59,7 +59,7 @@ def test_results_page_generator(tmp_path, bundle_dir, monkeypatch):
                                                          "epochs": 5}, "method": {"backbone": "edge-tiny"}}))
     monkeypatch.chdir(tmp_path)
     out = main(["--runs", str(tmp_path / "runs"), "--bundle", str(bundle_dir), "--out", str(tmp_path / "docs" / "results.md"),
-                "--quick", "--skip", "bench,runtime,adaptation,synth"])
+                "--quick", "--skip", "bench,runtime,pipeline,adaptation,synth"])
     text = out.read_text()
     assert "| `pgfa-x` | pgfa | synthetic/base12 | 50.0 | 90.0 | 60.0 | 50.0 | 54.5 | 60.0 |" in text
     assert "python -m train --method pgfa --data synthetic --split base12 --epochs 5 --backbone edge-tiny" in text
