@@ -164,6 +164,9 @@ def main(argv: list[str] | None = None) -> Path:
             md += ["", f"The same model on synthetic data (its run's test split): ZSL top-1 {fmt(z['zsl']['top1'])}, "
                    f"GZSL H {fmt(z['gzsl']['h'])}."]
         md += ["", *[f"![confusion]({p.relative_to(out.parent)})" for p in pics], ""]
+        if (out.parent / "img" / "mocap_punch.png").exists():
+            md += ["One frame of a clip as the reader makes it (`python -m train.data.render --mocap punch --yaw 90 "
+                   "--frame 30 --out docs/img/mocap_punch.png`):", "", "![mocap punch](img/mocap_punch.png)", ""]
 
     if "bench" not in skip:
         from export.bench import main as export_bench
