@@ -62,7 +62,8 @@ def test_results_page_generator(tmp_path, bundle_dir, monkeypatch):
                 "--quick", "--skip", "bench,runtime,pipeline,adaptation,synth"])
     text = out.read_text()
     assert "| `pgfa-x` | pgfa | synthetic/base12 | 50.0 | 90.0 | 60.0 | 50.0 | 54.5 | 60.0 |" in text
-    assert "python -m train --method pgfa --data synthetic --split base12 --epochs 5 --backbone edge-tiny" in text
+    # a config.json written before --select-per-class existed: that run selected on every held-out sample
+    assert "python -m train --method pgfa --data synthetic --split base12 --select-per-class 0 --epochs 5 --backbone edge-tiny" in text
     assert "Real motion" in text and "python -m train.realmotion" in text
     assert (tmp_path / "docs" / "img" / "realmotion_confusion.png").exists()
     assert (tmp_path / "docs" / "results" / "realmotion_described.json").exists()
