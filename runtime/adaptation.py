@@ -125,7 +125,8 @@ class PrototypeAdapter:
         if len(ready) == 0:
             self._prototypes = protos
             return
-        means = np.stack([_normalize(self.memory[c, : self.count[c]].mean(axis=0)) for c in ready])
+        # unused slots are zeros, so a sum over every slot / count is each class's mean over its stored windows
+        means = _normalize(self.memory[ready].sum(axis=1) / self.count[ready, None, None].astype(np.float32))
         if cfg.shared_shift > 0 and len(ready) >= cfg.min_classes:
             shift = (means - self.anchors[ready]).mean(axis=0)  # class-balanced domain offset
             protos = _normalize(protos + cfg.shared_shift * shift)
@@ -157,8 +158,11 @@ class PrototypeAdapter:
             with np.load(path) as z:
                 if str(z["fingerprint"]) != self.fingerprint() or z["memory"].shape != self.memory.shape:
                     return False
-                self.memory, self.confidence, self.count = z["memory"], z["confidence"], z["count"]
+                memory, confidence, count = z["memory"].copy(), z["confidence"], z["count"]
         except (OSError, KeyError, ValueError):
             return False
+        count = np.clip(count, 0, memory.shape[1])
+        memory[np.arange(memory.shape[1])[None, :] >= count[:, None]] = 0.0  # slots past a class's count are empty
+        self.memory, self.confidence, self.count = memory, confidence, count
         self._refresh()
         return True
