@@ -281,18 +281,13 @@ class InputSpec:
         return cls(**known)
 
 
-def yaw_rotation(x: np.ndarray) -> np.ndarray:
-    """3x3 rotation about the vertical axis that turns the main person to face the camera.
+def yaw_rotation(v: np.ndarray) -> np.ndarray:
+    """3x3 rotation about the vertical axis that turns the main person to face the camera, from that person's
+    present frames (n, 25, 3).
 
-    The across-body direction (right -> left, averaged over shoulders and hips and over the frames where
-    the person is present) is rotated onto -x, which is where it points for a person facing a Kinect.
+    The across-body direction (right -> left, averaged over shoulders and hips and over the frames) is rotated
+    onto -x, which is where it points for a person facing a Kinect.
     """
-    ok = present(x)[:, 0]
-    return _yaw_of(x[ok, 0]) if ok.any() else np.eye(3)
-
-
-def _yaw_of(v: np.ndarray) -> np.ndarray:
-    """``yaw_rotation`` from the main person's present frames (n, 25, 3)."""
     j = v[:, _ACROSS]  # (n, 4, 3): left shoulder, right shoulder, left hip, right hip
     a = (j[:, 0] - j[:, 1] + j[:, 2] - j[:, 3]).mean(axis=0)
     ax, az = float(a[0]), float(a[2])
@@ -326,7 +321,7 @@ def normalize(x: np.ndarray, rotate: str = "yaw") -> np.ndarray:
     missing = ~nonzero
     y = (x - origin) * scale
     if rotate == "yaw":
-        y = y @ _yaw_of(main).T
+        y = y @ yaw_rotation(main).T
     elif rotate != "none":
         raise ValueError(f"unknown rotate mode {rotate!r} (expected 'yaw' or 'none')")
     return np.where(missing, 0.0, y)

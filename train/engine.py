@@ -146,9 +146,10 @@ def selection_parts(parts: Parts, per_class: int) -> Parts:
     return parts if keep.all() else dataclasses.replace(parts, val_seen=parts.val_seen.subset(keep))
 
 
-def validate(ev: Evaluator, parts: Parts) -> dict:
+def validate(ev: Evaluator) -> dict:
     """Model selection: the harmonic mean of seen and unseen accuracy on the validation classes (calibrated),
     which rewards a model that learned its seen classes and transfers; ZSL top-1 on them is reported too."""
+    parts = ev.parts
     split = parts.split
     f_vs, f_vu = ev.features("val_seen"), ev.features("val_unseen")
     zsl = ev.zsl(f_vu, parts.val_unseen.labels, list(split.val))
@@ -344,7 +345,7 @@ def run(cfg: TrainConfig, mcfg: MethodConfig) -> Path | None:
                   "logit_scale": round(float(method.logit_scale.detach()), 3)}
         last_epoch = epoch == cfg.epochs - 1 or (cfg.max_steps and step >= cfg.max_steps)
         if rank == 0 and ((epoch + 1) % cfg.eval_every == 0 or last_epoch):
-            val = validate(ev, ev.parts)
+            val = validate(ev)
             record.update(val)
             if val["val_h"] > best["val_h"]:
                 best = {"val_h": val["val_h"], "val_zsl_top1": val["val_zsl_top1"], "epoch": epoch}

@@ -1,5 +1,5 @@
 """Does this CPU have 8-bit dot-product instructions? Without them onnxruntime's INT8 convolutions are no faster
-than its fp32 ones (measured on an AVX2-only EPYC: 5.0 ms INT8 against 4.6 ms fp32 at batch 1, see docs/results.md),
+than its fp32 ones (measured on an AVX2-only EPYC: 2.5 ms INT8 against 2.05 ms fp32 at batch 1, see docs/results.md),
 and its u8 x s8 AVX2 kernel saturates 16-bit sums, so the CPU backend only picks INT8 where it pays."""
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ class OrtBackend(Backend):
         encoders = bundle.manifest["encoder"]
         note = ""
         if precision == "auto":  # GPUs run the fp32 graph here (TensorRT builds its own engines)
-            precision, note = "fp32", ""
+            precision = "fp32"
             if name == "ort-cpu" and "int8" in encoders:
                 # INT8 pays on CPUs with 8-bit dot products only; elsewhere fp32 is as fast and exact
                 flag = int8_dot_product()
