@@ -14,6 +14,8 @@ confident. From the memory, two refinements (measured in docs/results.md):
   rest and swallows their windows (measured even with true labels).
 
 Each prototype is then pulled back inside the cone of half-angle acos(1 - ``max_drift``) around its anchor.
+The prototypes are recomputed every ``refresh_every`` stored windows, not on each one: they move slowly, and
+the recomputation was most of the adaptation's cost per window.
 ``reset`` forgets everything (on a vocabulary change); ``save`` / ``load`` keep the bank across restarts and
 refuse a bank made for another vocabulary or model.
 """
@@ -37,6 +39,7 @@ class AdaptationConfig:
     max_drift: float = 0.1  # 1 - cos(prototype, anchor) at most
     min_count: int = 2  # windows a class needs before it counts
     min_classes: int = 2  # classes with memory before the shared shift applies
+    refresh_every: int = 4  # stored windows between two prototype updates (they move slowly; 1 = every store)
 
     @classmethod
     def from_dict(cls, d: dict) -> AdaptationConfig:
@@ -45,7 +48,7 @@ class AdaptationConfig:
 
 
 def _normalize(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+    return x / np.maximum(np.sqrt((x * x).sum(axis=-1, keepdims=True)), 1e-12)
 
 
 def softmax(scores: np.ndarray) -> np.ndarray:
@@ -58,7 +61,7 @@ def cap_drift(p: np.ndarray, anchor: np.ndarray, max_drift: float) -> np.ndarray
     """Move unit vectors p (..., D) back toward unit anchors so that 1 - cos(p, anchor) <= max_drift."""
     cos = (p * anchor).sum(-1, keepdims=True)
     min_cos = 1.0 - max_drift
-    if max_drift >= 2.0 or np.all(cos >= min_cos - 1e-9):
+    if max_drift >= 2.0 or (cos >= min_cos - 1e-9).all():
         return p
     ortho = _normalize(p - cos * anchor)
     sin_max = np.sqrt(max(0.0, 1.0 - min_cos**2))
@@ -84,7 +87,9 @@ class PrototypeAdapter:
         self.memory = np.zeros((c, k, g, d), dtype=np.float32)
         self.confidence = np.full((c, k), -np.inf, dtype=np.float32)
         self.count = np.zeros(c, dtype=np.int64)
+        self.sums = np.zeros((c, g, d), dtype=np.float64)  # per class, the sum of its stored windows
         self._prototypes = self.anchors.copy()
+        self._unrefreshed = 0  # windows stored since the prototypes were last updated
 
     @property
     def prototypes(self) -> np.ndarray:
@@ -111,26 +116,31 @@ class PrototypeAdapter:
                 slot = int(np.argmin(self.confidence[c]))
                 if margin[i] <= self.confidence[c, slot]:
                     continue
+            self.sums[c] += features[i]
+            self.sums[c] -= self.memory[c, slot]  # an empty slot holds zeros
             self.memory[c, slot] = features[i]
             self.confidence[c, slot] = margin[i]
             stored += 1
-        if stored:
+        self._unrefreshed += stored
+        if self._unrefreshed >= self.config.refresh_every:
             self._refresh()
         return stored
 
     def _refresh(self) -> None:
         cfg = self.config
+        self._unrefreshed = 0
         ready = np.flatnonzero(self.count >= cfg.min_count)
-        protos = self.anchors.copy()
+        protos = self.anchors
         if len(ready) == 0:
-            self._prototypes = protos
+            self._prototypes = protos.copy()
             return
-        # unused slots are zeros, so a sum over every slot / count is each class's mean over its stored windows
-        means = _normalize(self.memory[ready].sum(axis=1) / self.count[ready, None, None].astype(np.float32))
+        # kept up to date as windows come and go, so a refresh never re-reads the whole bank
+        means = _normalize((self.sums[ready] / self.count[ready, None, None]).astype(np.float32))
         if cfg.shared_shift > 0 and len(ready) >= cfg.min_classes:
-            shift = (means - self.anchors[ready]).mean(axis=0)  # class-balanced domain offset
+            shift = (means - self.anchors[ready]).sum(axis=0) / len(ready)  # class-balanced domain offset
             protos = _normalize(protos + cfg.shared_shift * shift)
         if cfg.class_mix > 0:
+            protos = protos.copy()  # written row by row below; never the anchors themselves
             for m, c in zip(means, ready):
                 b = cfg.class_mix * min(1.0, self.count[c] / cfg.capacity)
                 protos[c] = _normalize((1 - b) * protos[c] + b * m)
@@ -164,5 +174,6 @@ class PrototypeAdapter:
         count = np.clip(count, 0, memory.shape[1])
         memory[np.arange(memory.shape[1])[None, :] >= count[:, None]] = 0.0  # slots past a class's count are empty
         self.memory, self.confidence, self.count = memory, confidence, count
+        self.sums = memory.sum(axis=1, dtype=np.float64)
         self._refresh()
         return True

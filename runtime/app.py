@@ -3,6 +3,7 @@ a frame source, and a clean shutdown. ``python -m runtime.camera`` builds one fr
 
 from __future__ import annotations
 
+import gc
 import logging
 import queue
 import threading
@@ -218,6 +219,9 @@ class App:
                     bundle=str(self.bundle.path), backend=self.backend.describe(), labels=rec.vocab.labels,
                     encoded_on_device=rec.vocab.encoded_on_device, vocab_id=rec.vocab.fingerprint,
                     source_kind=info.get("kind", ""), endpoint=pub.endpoint)
+        # what loading made (modules, bundle, sessions) is never garbage: keep the collector from walking it on
+        # every full collection, which otherwise lands in the middle of a window
+        gc.freeze()
         threading.Thread(target=self._preload_text_encoder, daemon=True, name="text-encoder").start()
         self.watcher.start()
         self.heartbeat.start()

@@ -12,6 +12,7 @@ Benchmarks print figures; tests never time things.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import multiprocessing as mp
 import resource
@@ -101,6 +102,7 @@ def main(argv: list[str] | None = None) -> dict:
     pub = Publisher(args.bind, source="bench")
     time.sleep(0.5)  # ZeroMQ's slow joiner: let the subscription arrive before the first message
     rec = Recognizer(bundle, backend, vocab, pub, RecognizerConfig(stride=args.stride))
+    gc.freeze()  # as the runtime does once loaded (runtime.app)
     start = time.monotonic()
     for i, f in enumerate(frames[: int(args.seconds * 30)]):
         target = start + i / 30

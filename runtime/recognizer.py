@@ -1,5 +1,5 @@
 """Everything after "a skeleton frame arrives": per-person ring buffers, a window every ``stride`` frames, batched
-inference, scoring against the vocabulary, on-device adaptation, decisions, and the events they publish.
+inference, scoring against the vocabulary, decisions, the events they publish, then on-device adaptation.
 
     rec = Recognizer(bundle, backend, vocabulary, publisher, RecognizerConfig())
     rec.push(time.monotonic(), [Person(id=0, joints=...)])   # per frame, from any source
@@ -8,7 +8,6 @@ inference, scoring against the vocabulary, on-device adaptation, decisions, and 
 
 from __future__ import annotations
 
-import itertools
 import logging
 import threading
 import time
@@ -22,12 +21,12 @@ from runtime.backends.base import Backend
 from runtime.bundle import Bundle
 from runtime.decisions import DecisionConfig, Ended, PersonDecider, Started
 from runtime.recording import Person
-from runtime.scoring import score
+from runtime.scoring import score, score_matrix
 from runtime.skeleton import pad_persons, preprocess, resample_by_time
 from runtime.vocab import Vocabulary
 
 log = logging.getLogger("runtime")
-STAGES = ("preprocess", "encoder", "scoring", "adaptation", "decisions", "publish")
+STAGES = ("preprocess", "encoder", "scoring", "decisions", "publish", "adaptation")  # in the order they run
 
 
 @dataclass
@@ -45,9 +44,49 @@ class RecognizerConfig:
     predictions: bool = True  # publish a prediction per window
 
 
+class FrameBuffer:
+    """A person's recent frames in two preallocated arrays (timestamps, joints), so that a window is a slice,
+    not a stack of many small arrays. Holds the last ``capacity`` frames; storage is twice that, and the newest
+    half moves to the front when it fills (amortised O(1) per frame)."""
+
+    def __init__(self, capacity: int, joints: int = 25):
+        self.capacity = capacity
+        self.t = np.empty(2 * capacity, dtype=np.float64)
+        self.joints = np.empty((2 * capacity, joints, 3), dtype=np.float64)
+        self.start = self.end = 0
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+    def append(self, t: float, joints: np.ndarray) -> None:
+        if self.end == len(self.t):
+            keep = self.capacity - 1
+            self.t[:keep] = self.t[self.end - keep:self.end]
+            self.joints[:keep] = self.joints[self.end - keep:self.end]
+            self.start, self.end = 0, keep
+        self.t[self.end] = t
+        self.joints[self.end] = joints
+        self.end += 1
+        if self.end - self.start > self.capacity:
+            self.start += 1
+
+    @property
+    def first_t(self) -> float:
+        return float(self.t[self.start])
+
+    @property
+    def last_t(self) -> float:
+        return float(self.t[self.end - 1])
+
+    def since(self, t_start: float) -> tuple[np.ndarray, np.ndarray]:
+        """Timestamps and joints of the frames at or after ``t_start`` (views, oldest first)."""
+        i = self.start + int(np.searchsorted(self.t[self.start:self.end], t_start, side="left"))
+        return self.t[i:self.end], self.joints[i:self.end]
+
+
 @dataclass
 class _Track:
-    frames: deque
+    frames: FrameBuffer
     since_last: int = 0
     last_seen: float = 0.0
 
@@ -66,6 +105,7 @@ class Recognizer:
         self.adapter = PrototypeAdapter(vocabulary.prototypes, adaptation, vocabulary.labels) if config.adapt else None
         self.vocab = vocabulary
         self.thresholds = self._thresholds(vocabulary)
+        self._matrix, self._matrix_for = None, None  # scoring's matrix, and the prototypes it was made from
         # figures for the heartbeat
         self.started = time.monotonic()
         self.frames_in = 0
@@ -110,9 +150,9 @@ class Recognizer:
             for p in people:
                 track = self.tracks.get(p.id)
                 if track is None:
-                    track = self.tracks[p.id] = _Track(deque(maxlen=maxlen))
+                    track = self.tracks[p.id] = _Track(FrameBuffer(maxlen))
                     self.deciders[p.id] = PersonDecider(self.vocab.labels, self.thresholds, self.config.decisions)
-                track.frames.append((t, np.asarray(p.joints, dtype=np.float64)))
+                track.frames.append(t, p.joints)
                 track.last_seen = t
                 track.since_last += 1
                 if track.since_last >= self.config.stride and self._covered(track, t):
@@ -132,19 +172,14 @@ class Recognizer:
                 self.latest.pop(pid, None)
 
     def _covered(self, track: _Track, t: float) -> bool:
-        return len(track.frames) >= 4 and t - track.frames[0][0] >= self.config.min_coverage * self.window_s
+        return len(track.frames) >= 4 and t - track.frames.first_t >= self.config.min_coverage * self.window_s
 
     def window(self, pid: int) -> np.ndarray:
         """The model input of a person's last ``window_s`` seconds: resampled by timestamp, then the shared
         preprocessing (the same function training used)."""
         frames = self.tracks[pid].frames
-        t_start = frames[-1][0] - self.window_s - 1e-6
-        first = len(frames) - 1  # the buffer holds up to 60 fps worth: gather only this window's frames
-        while first > 0 and frames[first - 1][0] >= t_start:
-            first -= 1
-        recent = list(itertools.islice(frames, first, None))
-        ts = np.fromiter((f[0] for f in recent), dtype=np.float64, count=len(recent))
-        seq = resample_by_time(np.stack([f[1] for f in recent]), ts, self.spec.frames, self.window_s)
+        ts, joints = frames.since(frames.last_t - self.window_s - 1e-6)
+        seq = resample_by_time(joints, ts, self.spec.frames, self.window_s)
         return preprocess(pad_persons(seq[:, None], self.spec.persons), self.spec)
 
     def _infer(self, t: float, pids: list[int]) -> None:
@@ -156,19 +191,17 @@ class Recognizer:
         if self.bundle.mode == "features":
             feats = self.backend.features(x)
             t2 = time.perf_counter()
-            cos = score(feats, protos, self.bundle.weights, 1.0)
+            if self._matrix_for is not protos:  # the prototypes changed (adaptation, new vocabulary)
+                self._matrix, self._matrix_for = score_matrix(protos, self.bundle.weights), protos
+            cos = score(feats, protos, self.bundle.weights, 1.0, self._matrix)
         else:
             cos, emb = self.backend.conditioned(x, protos)
             t2 = time.perf_counter()
             feats = emb[np.arange(len(cos)), cos.argmax(1)]
-        logits = cos * self.bundle.logit_scale
-        probs = softmax(logits)
+        probs = softmax(cos * self.bundle.logit_scale)
         t3 = time.perf_counter()
-        if self.adapter is not None:
-            self.adapter.observe(feats, cos)
-        t4 = time.perf_counter()
         events = [(pid, self.deciders[pid].update(t, cos[i])) for i, pid in enumerate(pids)]
-        t5 = time.perf_counter()
+        t4 = time.perf_counter()
         k = min(self.config.top_k, cos.shape[1])
         for i, pid in enumerate(pids):
             order = np.argsort(-cos[i])[:k]
@@ -185,8 +218,14 @@ class Recognizer:
                                        label=self.latest[pid]["label"], unknown=unknown)
         for pid, evs in events:
             self._emit(pid, evs)
+        t5 = time.perf_counter()
+        # adaptation last: what it learns from this window serves the next ones, so it waits until this
+        # window's results are out
+        if self.adapter is not None:
+            self.adapter.observe(feats, cos)
         t6 = time.perf_counter()
-        for stage, dt in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5)):
+        for stage, dt in (("preprocess", t1 - t0), ("encoder", t2 - t1), ("scoring", t3 - t2), ("decisions", t4 - t3),
+                          ("publish", t5 - t4), ("adaptation", t6 - t5)):
             lat[stage].append(dt * 1000)
         self.windows += len(pids)
 

@@ -249,9 +249,9 @@ def bone_lengths(joints: np.ndarray) -> np.ndarray:
     return np.linalg.norm(j[..., child, :] - j[..., parent, :], axis=-1)
 
 
-def present(x: np.ndarray) -> np.ndarray:
-    """Which (frame, person) entries hold a skeleton: (T, M) for x (T, M, V, 3); all-zero means absent."""
-    return np.any(np.asarray(x) != 0, axis=(-1, -2))
+def joints_present(x: np.ndarray) -> np.ndarray:
+    """Which joints hold a point: (T, M, V) for x (T, M, V, 3); a missing joint is exactly zero, as in NTU."""
+    return (x[..., 0] != 0) | (x[..., 1] != 0) | (x[..., 2] != 0)
 
 
 # -------------------------------------------------------------------------------- normalisation
@@ -288,8 +288,8 @@ def yaw_rotation(v: np.ndarray) -> np.ndarray:
     The across-body direction (right -> left, averaged over shoulders and hips and over the frames) is rotated
     onto -x, which is where it points for a person facing a Kinect.
     """
-    j = v[:, _ACROSS]  # (n, 4, 3): left shoulder, right shoulder, left hip, right hip
-    a = (j[:, 0] - j[:, 1] + j[:, 2] - j[:, 3]).mean(axis=0)
+    s = v[:, _ACROSS].sum(axis=0)  # (4, 3): left shoulder, right shoulder, left hip, right hip, over frames
+    a = (s[0] - s[1] + s[2] - s[3]) / len(v)
     ax, az = float(a[0]), float(a[2])
     if math.hypot(ax, az) < 1e-9:
         return np.eye(3)
@@ -299,32 +299,36 @@ def yaw_rotation(v: np.ndarray) -> np.ndarray:
     return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
 
 
-def normalize(x: np.ndarray, rotate: str = "yaw") -> np.ndarray:
+def normalize(x: np.ndarray, rotate: str = "yaw", joint_present: np.ndarray | None = None) -> np.ndarray:
     """Translate to the spine, scale by torso length, optionally align yaw. (T, M, V, 3) -> same shape.
 
     The origin is the main person's spine mid averaged over the window and the unit is their mean torso
     length (spine base to spine shoulder), so relative motion inside the window (a jump, a step) is kept.
     One transform is applied to every person, preserving how two people stand relative to each other.
-    Missing joints and absent persons stay exactly zero.
+    Missing joints and absent persons stay exactly zero. ``joint_present`` (T, M, V), when the caller already
+    has it, saves recomputing which joints are non-zero.
     """
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 4 or x.shape[-1] != 3 or x.shape[-2] != NUM_NTU_JOINTS:
         raise ValueError(f"expected (T, M, 25, 3), got {x.shape}")
-    nonzero = np.any(x != 0, axis=-1, keepdims=True)  # (T, M, V, 1): a missing joint is exactly zero
-    ok0 = nonzero[:, 0].any(axis=(-1, -2))
-    if not ok0.any():
-        return np.zeros_like(x)
-    main = x[ok0, 0]
-    origin = main[:, J["spine_mid"]].mean(axis=0)
-    torso = np.linalg.norm(main[:, J["spine_shoulder"]] - main[:, J["spine_base"]], axis=-1).mean()
-    scale = 1.0 / max(torso, 1e-6)
-    missing = ~nonzero
-    y = (x - origin) * scale
-    if rotate == "yaw":
-        y = y @ yaw_rotation(main).T
-    elif rotate != "none":
+    if rotate not in ("yaw", "none"):
         raise ValueError(f"unknown rotate mode {rotate!r} (expected 'yaw' or 'none')")
-    return np.where(missing, 0.0, y)
+    nonzero = joints_present(x) if joint_present is None else joint_present
+    ok0 = nonzero[:, 0].any(axis=-1)
+    main = x[ok0, 0]
+    n = len(main)
+    if n == 0:
+        return np.zeros_like(x)
+    # sums over n rather than mean/norm: the same figures with a fraction of numpy's per-call overhead, which
+    # at window size costs more than the arithmetic
+    origin = main[:, J["spine_mid"]].sum(axis=0) / n
+    d = main[:, J["spine_shoulder"]] - main[:, J["spine_base"]]
+    torso = float(np.sqrt((d * d).sum(axis=-1)).sum()) / n
+    # translation, scale and rotation as one affine map: a single matrix product over every joint
+    m = (1.0 / max(torso, 1e-6)) * (yaw_rotation(main).T if rotate == "yaw" else np.eye(3))
+    y = ((x - origin).reshape(-1, 3) @ m).reshape(x.shape)
+    y[~nonzero] = 0.0
+    return y
 
 
 def resample(x: np.ndarray, frames: int) -> np.ndarray:
@@ -360,10 +364,12 @@ def resample_by_time(frames: np.ndarray, timestamps: np.ndarray, out_frames: int
         return np.repeat(x[:1], out_frames, axis=0)
     t_end = ts[-1]
     t_start = max(ts[0], t_end - duration)
-    grid = np.linspace(t_start, t_end, out_frames)
-    idx = np.clip(np.searchsorted(ts, grid, side="right") - 1, 0, len(ts) - 2)
+    # np.linspace's arithmetic without its argument checks (they cost more than the grid at this size)
+    grid = t_start + np.arange(out_frames) * ((t_end - t_start) / max(out_frames - 1, 1))
+    grid[-1] = t_end
+    idx = np.minimum(np.maximum(np.searchsorted(ts, grid, side="right") - 1, 0), len(ts) - 2)
     span = np.maximum(ts[idx + 1] - ts[idx], 1e-9)
-    w = np.clip((grid - ts[idx]) / span, 0.0, 1.0).reshape((-1,) + (1,) * (x.ndim - 1))
+    w = np.minimum(np.maximum((grid - ts[idx]) / span, 0.0), 1.0).reshape((-1,) + (1,) * (x.ndim - 1))
     return (1 - w) * x[idx] + w * x[idx + 1]
 
 
@@ -375,12 +381,6 @@ def pad_persons(x: np.ndarray, persons: int) -> np.ndarray:
         return x[:, :persons]
     pad = np.zeros((t, persons - m) + x.shape[2:], dtype=x.dtype)
     return np.concatenate([x, pad], axis=1)
-
-
-def drop_empty_frames(x: np.ndarray) -> np.ndarray:
-    """Remove frames where nobody is present (Kinect dropouts, undetected frames)."""
-    keep = present(x).any(axis=1)
-    return x[keep]
 
 
 def preprocess(x: np.ndarray, spec: InputSpec) -> np.ndarray:
@@ -400,10 +400,15 @@ def preprocess(x: np.ndarray, spec: InputSpec) -> np.ndarray:
     if x.ndim != 4 or x.shape[2] != spec.joints or x.shape[3] != 3:
         raise ValueError(f"expected (T, M, {spec.joints}, 3), got {x.shape}")
     x = pad_persons(x, spec.persons)
-    x = drop_empty_frames(x)
+    joint_present = joints_present(x)  # computed once, for dropping frames and for normalising
+    keep = joint_present.any(axis=(1, 2))
+    if not keep.all():  # drop the frames where nobody is present
+        x, joint_present = x[keep], joint_present[keep]
     if len(x) == 0:
         return np.zeros((spec.channels, spec.frames, spec.joints, spec.persons), dtype=np.float32)
-    x = normalize(resample(x, spec.frames), rotate=spec.rotate)
+    if len(x) != spec.frames:
+        x, joint_present = resample(x, spec.frames), None
+    x = normalize(x, rotate=spec.rotate, joint_present=joint_present)
     return np.ascontiguousarray(x.transpose(3, 0, 2, 1), dtype=np.float32)
 
 

@@ -10,6 +10,7 @@ from runtime.bundle import PrototypeTable
 from runtime.decisions import DecisionConfig, Ended, PersonDecider, Started
 from runtime.events import validate
 from runtime.publisher import is_loopback
+from runtime.recognizer import FrameBuffer
 from runtime.vocab import VocabError, label_prompt, parse_vocab, read_vocab, resolve
 
 
@@ -138,7 +139,7 @@ def test_memory_bank_is_bounded_confident_and_capped():
 
 def test_bank_save_restore_refuses_another_vocabulary(tmp_path):
     anchors = unit(np.eye(3, 8)[:, None, :])
-    cfg = AdaptationConfig(capacity=2, min_margin=0.0, class_mix=0.5, min_count=1)
+    cfg = AdaptationConfig(capacity=2, min_margin=0.0, class_mix=0.5, min_count=1, refresh_every=1)
     a = PrototypeAdapter(anchors, cfg, ["a", "b", "c"])
     a.observe(unit(np.ones((1, 1, 8))), np.array([[0.5, 0, 0]]))
     a.save(tmp_path / "bank.npz")
@@ -151,7 +152,8 @@ def test_bank_save_restore_refuses_another_vocabulary(tmp_path):
 
 def test_shared_shift_moves_every_class_alike():
     anchors = unit(np.eye(3, 8)[:, None, :])
-    cfg = AdaptationConfig(capacity=4, min_margin=0.0, shared_shift=1.0, class_mix=0.0, max_drift=2.0, min_count=1)
+    cfg = AdaptationConfig(capacity=4, min_margin=0.0, shared_shift=1.0, class_mix=0.0, max_drift=2.0, min_count=1,
+                           refresh_every=1)
     a = PrototypeAdapter(anchors, cfg, ["a", "b", "c"])
     offset = 0.5 * np.eye(8)[7]
     f = unit(np.stack([anchors[0] + offset, anchors[1] + offset]))
@@ -160,11 +162,51 @@ def test_shared_shift_moves_every_class_alike():
     assert np.all(moved > 0.1) and np.allclose(moved, moved[0], atol=0.05)  # class c moved too, unobserved
 
 
+def test_bank_running_sums_match_the_stored_windows(tmp_path):
+    """The class sums kept as windows replace each other equal the bank's contents, also after a restore."""
+    rng = np.random.default_rng(1)
+    anchors = unit(rng.normal(size=(4, 1, 16)))
+    cfg = AdaptationConfig(capacity=3, min_margin=0.0, min_count=1, refresh_every=1)
+    a = PrototypeAdapter(anchors, cfg, list("abcd"))
+    for _ in range(40):  # far more windows than slots: most of them replace a less confident one
+        a.observe(unit(rng.normal(size=(5, 1, 16))), rng.normal(size=(5, 4)))
+    assert a.count.max() == 3
+    assert np.allclose(a.sums, a.memory.sum(axis=1), atol=1e-5)
+    a.save(tmp_path / "bank.npz")
+    b = PrototypeAdapter(anchors, cfg, list("abcd"))
+    assert b.load(tmp_path / "bank.npz")
+    assert np.allclose(b.sums, a.sums, atol=1e-5) and np.allclose(b.prototypes, a.prototypes, atol=1e-6)
+
+
+def test_prototypes_update_every_few_stored_windows():
+    anchors = unit(np.eye(3, 8)[:, None, :])
+    cfg = AdaptationConfig(capacity=8, min_margin=0.0, shared_shift=1.0, max_drift=2.0, min_count=1, refresh_every=3)
+    a = PrototypeAdapter(anchors, cfg, ["a", "b", "c"])
+    f = unit(np.stack([anchors[0] + 0.5 * np.eye(8)[7], anchors[1] + 0.5 * np.eye(8)[7]]))
+    cos = np.array([[0.9, 0.1, 0.0], [0.1, 0.9, 0.0]])
+    a.observe(f, cos)  # 2 stored: not yet
+    assert np.array_equal(a.prototypes, anchors)
+    a.observe(f[:1], cos[:1])  # the third: the prototypes move
+    assert not np.allclose(a.prototypes, anchors)
+
+
 def test_cap_drift_keeps_within_the_cone():
     anchor = unit(np.array([1.0, 0, 0]))
     p = unit(np.array([0.0, 1.0, 0]))
     q = cap_drift(p, anchor, 0.05)
     assert abs((1 - q @ anchor) - 0.05) < 1e-9 and abs(np.linalg.norm(q) - 1) < 1e-9
+
+
+def test_frame_buffer_keeps_the_newest_frames_across_its_compactions():
+    buf = FrameBuffer(capacity=5, joints=2)
+    for i in range(23):  # the storage (10 rows) fills and compacts several times
+        buf.append(i / 10, np.full((2, 3), i))
+        assert len(buf) == min(i + 1, 5) and buf.last_t == i / 10
+        assert buf.first_t == max(0, i - 4) / 10
+    ts, joints = buf.since(19.5 / 10)
+    assert np.allclose(ts, [2.0, 2.1, 2.2]) and joints[:, 0, 0].tolist() == [20, 21, 22]
+    ts, _ = buf.since(-1.0)  # earlier than anything held: the whole buffer, never the dropped frames
+    assert np.allclose(ts, [1.8, 1.9, 2.0, 2.1, 2.2])
 
 
 # --------------------------------------------------------------------------------------------- schema
