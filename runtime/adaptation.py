@@ -106,7 +106,10 @@ class PrototypeAdapter:
         margin = cos[np.arange(len(cos)), top] - cos[np.arange(len(cos)), order[:, 1]]
         stored = 0
         for i in range(len(top)):
-            if margin[i] < self.config.min_margin or (allowed is not None and not allowed[i]):
+            # "not >=" also turns away a NaN margin: one non-finite window would poison the class sums
+            if not margin[i] >= self.config.min_margin or (allowed is not None and not allowed[i]):
+                continue
+            if not np.isfinite(features[i]).all():
                 continue
             c = int(top[i])
             if self.count[c] < self.config.capacity:
@@ -116,13 +119,13 @@ class PrototypeAdapter:
                 slot = int(np.argmin(self.confidence[c]))
                 if margin[i] <= self.confidence[c, slot]:
                     continue
-            self.sums[c] += features[i]
             self.sums[c] -= self.memory[c, slot]  # an empty slot holds zeros
             self.memory[c, slot] = features[i]
+            self.sums[c] += self.memory[c, slot]  # the stored (float32) copy, so that its removal cancels exactly
             self.confidence[c, slot] = margin[i]
             stored += 1
         self._unrefreshed += stored
-        if self._unrefreshed >= self.config.refresh_every:
+        if stored and self._unrefreshed >= self.config.refresh_every:
             self._refresh()
         return stored
 

@@ -221,6 +221,7 @@ class App:
                     source_kind=info.get("kind", ""), endpoint=pub.endpoint)
         # what loading made (modules, bundle, sessions) is never garbage: keep the collector from walking it on
         # every full collection, which otherwise lands in the middle of a window
+        gc.collect()
         gc.freeze()
         threading.Thread(target=self._preload_text_encoder, daemon=True, name="text-encoder").start()
         self.watcher.start()

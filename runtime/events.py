@@ -14,7 +14,7 @@ Topics and their own fields:
     zsar.action.end    person, label, start_ts, end_ts (mono), duration_s, mean_score, peak_score,
                        reason ("ended" | "replaced" | "person_lost" | "vocabulary_changed" | "shutdown")
     zsar.heartbeat     every second: uptime_s, fps_in, windows_per_s, dropped_frames, people, backend,
-                       latency_ms {preprocess, encoder, scoring, adaptation, decisions, publish} (median over the
+                       latency_ms {preprocess, encoder, scoring, decisions, publish, adaptation} (median over the
                        last second), vocab_size, vocab_id, tracking ("single-person" | "multi-person")
     zsar.status        event ("started" | "vocabulary_loaded" | "vocabulary_error" | "source_ended" |
                        "source_error" | "stopping"), message, and event-specific fields

@@ -59,6 +59,12 @@ class FrameBuffer:
         return self.end - self.start
 
     def append(self, t: float, joints: np.ndarray) -> None:
+        joints = np.asarray(joints)
+        if joints.shape != self.joints.shape[1:]:  # numpy would broadcast a wrong shape into the buffer
+            raise ValueError(f"a person's joints must be {self.joints.shape[1:]}, got {joints.shape}")
+        finite = np.isfinite(joints)
+        if not finite.all():  # a joint with a NaN or inf coordinate is missing (all zero), as in NTU files
+            joints = np.where(finite.all(axis=-1, keepdims=True), joints, 0.0)
         if self.end == len(self.t):
             keep = self.capacity - 1
             self.t[:keep] = self.t[self.end - keep:self.end]
@@ -224,8 +230,7 @@ class Recognizer:
         if self.adapter is not None:
             self.adapter.observe(feats, cos)
         t6 = time.perf_counter()
-        for stage, dt in (("preprocess", t1 - t0), ("encoder", t2 - t1), ("scoring", t3 - t2), ("decisions", t4 - t3),
-                          ("publish", t5 - t4), ("adaptation", t6 - t5)):
+        for stage, dt in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5)):
             lat[stage].append(dt * 1000)
         self.windows += len(pids)
 

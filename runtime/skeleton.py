@@ -366,7 +366,8 @@ def resample_by_time(frames: np.ndarray, timestamps: np.ndarray, out_frames: int
     t_start = max(ts[0], t_end - duration)
     # np.linspace's arithmetic without its argument checks (they cost more than the grid at this size)
     grid = t_start + np.arange(out_frames) * ((t_end - t_start) / max(out_frames - 1, 1))
-    grid[-1] = t_end
+    if out_frames > 1:
+        grid[-1] = t_end
     idx = np.minimum(np.maximum(np.searchsorted(ts, grid, side="right") - 1, 0), len(ts) - 2)
     span = np.maximum(ts[idx + 1] - ts[idx], 1e-9)
     w = np.minimum(np.maximum((grid - ts[idx]) / span, 0.0), 1.0).reshape((-1,) + (1,) * (x.ndim - 1))

@@ -48,6 +48,41 @@ def recorded_clip(tmp_path: Path, label: str = "Hand waving", seconds_idle: floa
     return path
 
 
+def test_windows_are_scored_against_the_adapted_prototypes(bundle_dir):
+    """The prototypes adaptation moves are the ones the next window is scored with (no stale scoring matrix)."""
+    from runtime.adaptation import AdaptationConfig
+    from runtime.backends import create_backend
+    from runtime.recognizer import Recognizer
+    from runtime.scoring import score
+    from runtime.vocab import VocabEntry, resolve
+
+    class Keep:
+        def __init__(self):
+            self.predictions = []
+
+        def publish(self, kind, **f):
+            if kind == "prediction":
+                self.predictions.append(f)
+
+    b = load_bundle(bundle_dir)
+    backend = create_backend(b, "ort-cpu")
+    labels = b.table.labels[:6]
+    vocab = resolve([VocabEntry(x, None, i) for i, x in enumerate(labels)], b.table, None, 1)
+    adapt = AdaptationConfig(min_margin=0.0, min_count=1, min_classes=1, refresh_every=1, max_drift=0.5)
+    keep = Keep()
+    rec = Recognizer(b, backend, vocab, keep, RecognizerConfig(stride=4, adaptation=adapt))
+    frames = [j for name in ("Salute", "Hand waving", "Kicking something") for j in generate(name, 1).joints]
+    checked = 0
+    for i, joints in enumerate(frames):
+        before = rec.prototypes
+        if rec.push(i / 30, [Person(0, joints)]) and not np.array_equal(before, vocab.prototypes):
+            cos = score(backend.features(rec.window(0)[None]), before, b.weights, 1.0)[0]
+            got = {t["label"]: t["score"] for t in keep.predictions[-1]["top_k"]}
+            assert np.allclose([got[x] for x in got], [cos[labels.index(x)] for x in got], atol=2e-4)
+            checked += 1
+    assert checked >= 5 and not np.allclose(rec.prototypes, vocab.prototypes)  # adaptation did move them
+
+
 def test_recording_roundtrip_and_replay(tmp_path, bundle_dir):
     path = recorded_clip(tmp_path)
     frames = list(read_recording(path))

@@ -178,6 +178,16 @@ def test_bank_running_sums_match_the_stored_windows(tmp_path):
     assert np.allclose(b.sums, a.sums, atol=1e-5) and np.allclose(b.prototypes, a.prototypes, atol=1e-6)
 
 
+def test_a_non_finite_window_is_never_stored():
+    anchors = unit(np.eye(3, 8)[:, None, :])
+    a = PrototypeAdapter(anchors, AdaptationConfig(min_margin=0.0, min_count=1, refresh_every=1), ["a", "b", "c"])
+    bad = np.full((1, 1, 8), np.nan, dtype=np.float32)
+    assert a.observe(bad, np.array([[0.9, 0.1, 0.0]])) == 0  # NaN features
+    assert a.observe(unit(np.ones((1, 1, 8))), np.full((1, 3), np.nan)) == 0  # NaN scores
+    a.observe(unit(anchors[:2] + 0.1), np.array([[0.9, 0.1, 0.0], [0.1, 0.9, 0.0]]))
+    assert np.isfinite(a.sums).all() and np.isfinite(a.prototypes).all()
+
+
 def test_prototypes_update_every_few_stored_windows():
     anchors = unit(np.eye(3, 8)[:, None, :])
     cfg = AdaptationConfig(capacity=8, min_margin=0.0, shared_shift=1.0, max_drift=2.0, min_count=1, refresh_every=3)
@@ -207,6 +217,10 @@ def test_frame_buffer_keeps_the_newest_frames_across_its_compactions():
     assert np.allclose(ts, [2.0, 2.1, 2.2]) and joints[:, 0, 0].tolist() == [20, 21, 22]
     ts, _ = buf.since(-1.0)  # earlier than anything held: the whole buffer, never the dropped frames
     assert np.allclose(ts, [1.8, 1.9, 2.0, 2.1, 2.2])
+    buf.append(2.3, np.array([[np.nan, 1.0, 1.0], [2.0, 2.0, 2.0]]))  # a non-finite joint is a missing one
+    assert buf.since(2.3)[1][0].tolist() == [[0.0, 0.0, 0.0], [2.0, 2.0, 2.0]]
+    with pytest.raises(ValueError, match="joints must be"):
+        buf.append(2.4, np.zeros((25, 3)))
 
 
 # --------------------------------------------------------------------------------------------- schema

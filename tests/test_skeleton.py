@@ -242,6 +242,8 @@ def test_resample_by_time_covers_the_last_duration():
     assert np.allclose(y[:, 0], np.linspace(0.5, 2.5, 5))
     y = sk.resample_by_time(x[:2], ts[:2], 3, duration=2.0)  # shorter buffer: clamp to what exists
     assert np.allclose(y[:, 0], [0.0, 0.25, 0.5])
+    assert sk.resample_by_time(x, ts, 1, duration=2.0)[:, 0].tolist() == [0.5]  # one instant: the window's start
+    assert sk.resample_by_time(x, ts, 0, duration=2.0).shape == (0, 1)
 
 
 def test_preprocess_contract():
