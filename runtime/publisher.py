@@ -85,3 +85,16 @@ class Publisher:
         self.sock.close()
         if self.auth is not None:
             self.auth.stop()
+
+
+class PredictionCollector:
+    """An in-process stand-in for the event stream that keeps the predictions (what a subscriber would
+    receive), for evaluations and tests that drive a Recognizer directly."""
+
+    def __init__(self):
+        self.predictions: list[dict] = []
+
+    def publish(self, kind: str, **fields) -> dict:
+        if kind == "prediction":
+            self.predictions.append(fields)
+        return fields

@@ -19,23 +19,12 @@ import numpy as np
 
 from runtime.backends import create_backend
 from runtime.bundle import load_bundle
+from runtime.publisher import PredictionCollector
 from runtime.recognizer import Recognizer, RecognizerConfig
 from runtime.recording import Person
 from runtime.synth import IDLE, SYNTHETIC_CLASSES, SynthConfig, generate, sample_seed
 from runtime.synth.camera import sample_view
 from runtime.vocab import VocabEntry, resolve
-
-
-class _Collect:
-    """A publisher that keeps predictions in memory (what a subscriber would receive)."""
-
-    def __init__(self):
-        self.predictions = []
-
-    def publish(self, kind: str, **fields) -> dict:
-        if kind == "prediction":
-            self.predictions.append(fields)
-        return fields
 
 
 def labelled_stream(labels: list[str], clips: int, seed: int, config: SynthConfig):
@@ -57,7 +46,7 @@ def evaluate(bundle, labels: list[str], frames: list, adapt: bool, stride: int =
     table_labels = {label.lower(): label for label in bundle.table.labels}
     vocab = resolve([VocabEntry(table_labels[lab.lower()], None, i + 1) for i, lab in enumerate(labels)], bundle.table,
                     None, len(bundle.granularities))
-    pub = _Collect()
+    pub = PredictionCollector()
     backend = create_backend(bundle, "ort-cpu")
     rec = Recognizer(bundle, backend, vocab, pub, RecognizerConfig(stride=stride, adapt=adapt, predictions=True))
     fps = 30.0

@@ -97,6 +97,7 @@ class _Conditioned(torch.nn.Module):
 
 def test_conditioned_mode_runs_through_the_recogniser(tmp_path, bundle_dir):
     from runtime.backends import create_backend
+    from runtime.publisher import PredictionCollector
     from runtime.recognizer import Recognizer, RecognizerConfig
     from runtime.vocab import VocabEntry, resolve
 
@@ -121,14 +122,7 @@ def test_conditioned_mode_runs_through_the_recogniser(tmp_path, bundle_dir):
     b = load_bundle(d)
     assert b.mode == "conditioned"
 
-    class Keep:
-        predictions = []
-
-        def publish(self, kind, **f):
-            if kind == "prediction":
-                self.predictions.append(f)
-
-    keep = Keep()
+    keep = PredictionCollector()
     vocab = resolve([VocabEntry(x, None, i) for i, x in enumerate("abcd")], b.table, None, 1)
     rec = Recognizer(b, create_backend(b, "ort-cpu"), vocab, keep, RecognizerConfig(stride=4))
     for i, j in enumerate(generate("Salute", 1).joints):

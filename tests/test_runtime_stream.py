@@ -52,24 +52,17 @@ def test_windows_are_scored_against_the_adapted_prototypes(bundle_dir):
     """The prototypes adaptation moves are the ones the next window is scored with (no stale scoring matrix)."""
     from runtime.adaptation import AdaptationConfig
     from runtime.backends import create_backend
+    from runtime.publisher import PredictionCollector
     from runtime.recognizer import Recognizer
     from runtime.scoring import score
     from runtime.vocab import VocabEntry, resolve
-
-    class Keep:
-        def __init__(self):
-            self.predictions = []
-
-        def publish(self, kind, **f):
-            if kind == "prediction":
-                self.predictions.append(f)
 
     b = load_bundle(bundle_dir)
     backend = create_backend(b, "ort-cpu")
     labels = b.table.labels[:6]
     vocab = resolve([VocabEntry(x, None, i) for i, x in enumerate(labels)], b.table, None, 1)
     adapt = AdaptationConfig(min_margin=0.0, min_count=1, min_classes=1, refresh_every=1, max_drift=0.5)
-    keep = Keep()
+    keep = PredictionCollector()
     rec = Recognizer(b, backend, vocab, keep, RecognizerConfig(stride=4, adaptation=adapt))
     frames = [j for name in ("Salute", "Hand waving", "Kicking something") for j in generate(name, 1).joints]
     checked = 0

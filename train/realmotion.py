@@ -20,20 +20,11 @@ import numpy as np
 
 from runtime.backends import create_backend
 from runtime.bundle import load_bundle
+from runtime.publisher import PredictionCollector
 from runtime.recognizer import Recognizer, RecognizerConfig
 from runtime.recording import Person
 from runtime.vocab import VocabEntry, resolve
 from train.data.mocap import DESCRIPTIONS, LABELS, load_mocap
-
-
-class _Keep:
-    def __init__(self):
-        self.predictions = []
-
-    def publish(self, kind, **fields):
-        if kind == "prediction":
-            self.predictions.append(fields)
-        return fields
 
 
 def vocabulary(bundle, describe: bool, distractors: int, seed: int = 0) -> list[VocabEntry]:
@@ -62,7 +53,7 @@ def evaluate(bundle_dir: str | None, describe: bool, distractors: int, stride: i
     win_hits1 = win_hits5 = n_win = 0
     clip_scores, clip_truth = [], []
     for i in range(len(ds)):
-        keep = _Keep()
+        keep = PredictionCollector()
         # top_k = the whole vocabulary, so that every window's full score vector comes out
         rec = Recognizer(bundle, backend, vocab, keep, RecognizerConfig(stride=stride, adapt=False, top_k=len(vocab.labels)))
         for k, joints in enumerate(ds.sequence(i)[:, 0]):
