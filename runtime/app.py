@@ -270,7 +270,11 @@ class App:
         self.frames.join()  # what the source delivered is recognised before saying it ended
         if self.worker_error is not None:
             return 2
-        self.publisher.publish("status", event="source_ended", message="the source has no more frames")
+        summary = self.recognizer.summary()
+        log.info(f"source ended: {summary['message']}")  # a user sees "not recognised" apart from "not running"
+        message = summary.pop("message")
+        self.publisher.publish("status", event="source_ended",
+                               message=f"the source has no more frames; {message}", **summary)
         return 0
 
     def close(self) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from runtime.skeleton import NORMALIZATION_ID, InputSpec
+from runtime.skeleton import SUPPORTED_NORMALIZATIONS, InputSpec
 
 SCHEMA = "zsar.bundle/1"
 MANIFEST = "manifest.json"
@@ -144,9 +144,9 @@ def load_bundle(path: str | Path = DEFAULT_BUNDLE, verify: bool = True) -> Bundl
     if verify:
         verify_files(path, manifest)
     spec = InputSpec.from_dict(manifest["input"])
-    if spec.normalization != NORMALIZATION_ID:
-        raise BundleError(f"{mf}: input.normalization {spec.normalization!r} differs from this runtime's "
-                          f"{NORMALIZATION_ID!r}; re-export the bundle with this version")
+    if spec.normalization not in SUPPORTED_NORMALIZATIONS:
+        raise BundleError(f"{mf}: input.normalization {spec.normalization!r} is none of this runtime's "
+                          f"({', '.join(SUPPORTED_NORMALIZATIONS)}); re-export the bundle with this version")
     mode = manifest["scoring"].get("mode")
     if mode not in ("features", "conditioned"):
         raise BundleError(f"{mf}: scoring.mode must be 'features' or 'conditioned', got {mode!r}")

@@ -119,6 +119,12 @@ class Recognizer:
         self.dropped_frames = 0
         self.latency: dict[str, deque] = {s: deque(maxlen=256) for s in STAGES}
         self.latest: dict[int, dict] = {}  # person -> last window's result (for overlays)
+        # so that a user can tell "not recognised" from "not running": totals since start, and the best score
+        # against its threshold, since start and per heartbeat interval
+        self.windows_total = 0
+        self.actions_total = 0
+        self.best_total: dict | None = None
+        self.best_interval: dict | None = None
 
     # ------------------------------------------------------------------------------ vocabulary
     def _thresholds(self, vocab: Vocabulary) -> np.ndarray:
@@ -205,6 +211,7 @@ class Recognizer:
             t2 = time.perf_counter()
             feats = emb[np.arange(len(cos)), cos.argmax(1)]
         probs = softmax(cos * self.bundle.logit_scale)
+        self._track_best(cos)
         t3 = time.perf_counter()
         events = [(pid, self.deciders[pid].update(t, cos[i])) for i, pid in enumerate(pids)]
         t4 = time.perf_counter()
@@ -233,11 +240,42 @@ class Recognizer:
         for stage, dt in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5)):
             lat[stage].append(dt * 1000)
         self.windows += len(pids)
+        self.windows_total += len(pids)
+
+    def _track_best(self, cos: np.ndarray) -> None:
+        """Remember the window score closest to (or furthest over) its label's threshold."""
+        margin = cos - self.thresholds[None, :]
+        i, j = np.unravel_index(int(np.argmax(margin)), margin.shape)
+        best = {"label": self.vocab.labels[j], "score": round(float(cos[i, j]), 4),
+                "threshold": round(float(self.thresholds[j]), 4)}
+        for attr in ("best_total", "best_interval"):
+            cur = getattr(self, attr)
+            if cur is None or best["score"] - best["threshold"] > cur["score"] - cur["threshold"]:
+                setattr(self, attr, best)
+
+    def summary(self) -> dict:
+        """Windows scored, actions decided and the best score against its threshold, since start, with a
+        sentence that says which of "not running", "nothing recognised" and "recognised" it was."""
+        with self.lock:
+            best = self.best_total
+            if self.windows_total == 0:
+                msg = "no window was scored (no person was seen long enough for one window)"
+            elif self.actions_total == 0:
+                msg = (f"no action decided: {self.windows_total} windows scored; the best was '{best['label']}' "
+                       f"at {best['score']:.3f}, under its threshold {best['threshold']:.3f}"
+                       if best["score"] < best["threshold"] else
+                       f"no action decided: {self.windows_total} windows scored; '{best['label']}' reached "
+                       f"{best['score']:.3f} over its threshold {best['threshold']:.3f} but never for the minimum duration")
+            else:
+                msg = f"{self.actions_total} actions decided from {self.windows_total} windows"
+            return {"windows_scored": self.windows_total, "actions_decided": self.actions_total, "best": best,
+                    "message": msg}
 
     def _emit(self, pid: int, events: list[Started | Ended]) -> None:
         now_mono, now_wall = time.monotonic(), time.time()
         for e in events:
             if isinstance(e, Started):
+                self.actions_total += 1
                 log.info(f"person {pid}: START {e.label} (score {e.score:.2f})")
                 self.publisher.publish("action.start", person=int(pid), label=e.label, score=round(e.score, 4),
                                        start_ts=e.t, start_wall=now_wall - (now_mono - e.t))
@@ -256,7 +294,9 @@ class Recognizer:
             latency = {s: round(float(np.median(v)), 3) if v else 0.0 for s, v in self.latency.items()}
             for v in self.latency.values():
                 v.clear()
-            return {"uptime_s": round(time.monotonic() - self.started, 2), "fps_in": round(fps, 2),
+            best, self.best_interval = self.best_interval, None
+            return {"windows_total": self.windows_total, "actions_total": self.actions_total, "best": best,
+                    "uptime_s": round(time.monotonic() - self.started, 2), "fps_in": round(fps, 2),
                     "windows_per_s": round(windows, 2), "dropped_frames": int(self.dropped_frames),
                     "people": len(self.tracks), "backend": self.backend.describe(), "latency_ms": latency,
                     "vocab_size": len(self.vocab.labels), "vocab_id": self.vocab.fingerprint, "tracking": self.tracking}

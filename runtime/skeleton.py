@@ -256,7 +256,70 @@ def joints_present(x: np.ndarray) -> np.ndarray:
 
 # -------------------------------------------------------------------------------- normalisation
 
-NORMALIZATION_ID = "ntu25-spine-torso-yaw/1"
+NORMALIZATION_V1 = "ntu25-spine-torso-yaw/1"  # normalise only (bundles trained on synthetic motion alone)
+# normalise, retarget every body to one set of bone lengths, and feed only the joints every source has
+NORMALIZATION_ID = "ntu25-retarget-common/2"
+SUPPORTED_NORMALIZATIONS = (NORMALIZATION_V1, NORMALIZATION_ID)
+
+# Bone lengths of the common body, in torso units (spine base to spine shoulder = 1), per bone of NTU_BONES:
+# medians over the two real NTU recordings in shared/realdata-dev (Kinect v2), left and right averaged.
+# Kinect v1 places the spine joint 6 cm above the hip, BVH rigs put the shoulder joint inside the chest,
+# MediaPipe's derived joints sit where its mapping puts them, children are small: every source has its own
+# proportions, and a model trained on a mix would learn the sensor. Keeping each bone's direction and giving it
+# the common length makes the bodies agree while the motion (the directions, the root's path) stays.
+_COMMON_LENGTH = {
+    (1, 0): 0.57, (20, 1): 0.43, (2, 20): 0.14, (3, 2): 0.26,
+    (4, 20): 0.29, (5, 4): 0.51, (6, 5): 0.44, (7, 6): 0.12, (21, 7): 0.09, (22, 7): 0.07,
+    (12, 0): 0.13, (13, 12): 0.66, (14, 13): 0.67, (15, 14): 0.24,
+}  # fmt: skip
+COMMON_BONE_LENGTHS: tuple[float, ...] = tuple(
+    _COMMON_LENGTH.get((c, p)) or _COMMON_LENGTH[(NTU_MIRROR[c], NTU_MIRROR[p])] for c, p in NTU_BONES
+)
+# Joints no common source measures: Kinect v1 and BVH rigs without fingers have no hand tips or thumbs, and
+# MediaPipe's are finger landmarks, not Kinect's. The model input holds them as missing (zero) for everyone.
+UNCOMMON_JOINTS: tuple[int, ...] = (J["left_hand_tip"], J["left_thumb"], J["right_hand_tip"], J["right_thumb"])
+
+
+def _ancestry() -> np.ndarray:
+    """(V, B) matrix: 1 where bone b lies on the path from the root to joint v."""
+    bone_of = {c: b for b, (c, _) in enumerate(NTU_BONES)}
+    a = np.zeros((NUM_NTU_JOINTS, len(NTU_BONES)))
+    for v in range(NUM_NTU_JOINTS):
+        j = v
+        while NTU_PARENTS[j] >= 0:
+            a[v, bone_of[j]] = 1.0
+            j = NTU_PARENTS[j]
+    return a
+
+
+_ANCESTRY = _ancestry()
+_ANCESTRY_T = np.ascontiguousarray(_ANCESTRY.T)
+_CHILD = np.array([c for c, _ in NTU_BONES])
+_PARENT = np.array([p for _, p in NTU_BONES])
+_LENGTHS = np.array(COMMON_BONE_LENGTHS)
+
+
+def retarget(x: np.ndarray, joint_present: np.ndarray | None = None) -> np.ndarray:
+    """Give every bone its common length, keeping its direction and the spine base's position.
+
+    x (..., 25, 3) in torso units (after ``normalize``). A joint is kept only when every bone from the root
+    to it has both ends present; others (and absent persons) are zero. Bones of zero length stay at the parent.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    present = joints_present(x) if joint_present is None else joint_present
+    shape = x.shape
+    flat = x.reshape(-1, NUM_NTU_JOINTS, 3)
+    d = flat[:, _CHILD] - flat[:, _PARENT]
+    n = np.sqrt((d * d).sum(axis=-1, keepdims=True))
+    bones = d * (_LENGTHS[:, None] / np.maximum(n, 1e-9))  # (N, B, 3)
+    # one (V, B) x (B, N*3) product sums every joint's chain of bones (numpy's stacked small matmuls are slow)
+    chains = (_ANCESTRY @ bones.transpose(1, 0, 2).reshape(len(_LENGTHS), -1)).reshape(NUM_NTU_JOINTS, -1, 3)
+    y = (flat[:, :1] + chains.transpose(1, 0, 2)).reshape(shape)
+    p = present.reshape(-1, NUM_NTU_JOINTS)
+    broken = (~(p[:, _CHILD] & p[:, _PARENT])).astype(np.float64)
+    keep = ((broken @ _ANCESTRY_T) == 0) & p[:, :1]
+    keep = keep.reshape(shape[:-1])
+    return np.where(keep[..., None], y, 0.0)
 
 
 @dataclass(frozen=True)
@@ -387,14 +450,14 @@ def pad_persons(x: np.ndarray, persons: int) -> np.ndarray:
 def preprocess(x: np.ndarray, spec: InputSpec) -> np.ndarray:
     """A skeleton sequence (T, M, 25, 3) -> model input (3, frames, 25, persons), float32.
 
-    Drop empty frames, resample to ``spec.frames``, pad or cut persons, normalise. Training, calibration and
+    Drop empty frames, resample to ``spec.frames``, pad or cut persons, normalise; for ``NORMALIZATION_ID``
+    also drop the joints not every source has and retarget to the common bone lengths. Training, calibration and
     the device all call this one function, so what a model learns from and what it is fed cannot drift.
     A sequence with no skeleton at all gives zeros.
     """
-    if spec.normalization != NORMALIZATION_ID:
-        raise ValueError(
-            f"this build implements normalisation {NORMALIZATION_ID!r}, the model expects {spec.normalization!r}"
-        )
+    if spec.normalization not in SUPPORTED_NORMALIZATIONS:
+        raise ValueError(f"this build implements normalisations {', '.join(SUPPORTED_NORMALIZATIONS)}; "
+                         f"the model expects {spec.normalization!r}")
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 3:  # (T, V, 3): one person
         x = x[:, None]
@@ -410,6 +473,9 @@ def preprocess(x: np.ndarray, spec: InputSpec) -> np.ndarray:
     if len(x) != spec.frames:
         x, joint_present = resample(x, spec.frames), None
     x = normalize(x, rotate=spec.rotate, joint_present=joint_present)
+    if spec.normalization == NORMALIZATION_ID:
+        x[..., UNCOMMON_JOINTS, :] = 0.0
+        x = retarget(x)
     return np.ascontiguousarray(x.transpose(3, 0, 2, 1), dtype=np.float32)
 
 

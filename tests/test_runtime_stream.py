@@ -86,6 +86,8 @@ def test_recording_roundtrip_and_replay(tmp_path, bundle_dir):
     assert result["code"] == 0
     check_stream(sub)
     assert sub.wait_for(lambda m: m["type"] == "status" and m["event"] == "source_ended", 1)
+    ended = [m for _, m, _ in sub.messages if m["type"] == "status" and m["event"] == "source_ended"][-1]
+    assert ended["windows_scored"] > 10 and ended["best"]["label"] and "windows" in ended["message"]
     again = list(read_recording(tmp_path / "again.jsonl"))
     assert len(again) == len(frames)
     assert np.allclose(again[50].people[0].joints, frames[50].people[0].joints, atol=1e-3)
@@ -256,3 +258,18 @@ def test_curve_encrypts_and_authenticates(tmp_path):
     for s in (good, plain):
         s.close(0)
     pub.close()
+
+
+def test_silence_is_explained_when_nothing_reaches_its_threshold(tmp_path, bundle_dir):
+    """A clip where every window stays under the threshold ends with a status that says so, with the best score."""
+    path = recorded_clip(tmp_path)
+    rc = RecognizerConfig(stride=6, unknown_threshold=0.99)
+    app, sub, thread, result = start(tmp_path, bundle_dir, lambda: read_recording(path), realtime=False, recognizer=rc)
+    finish(app, sub, thread)
+    assert result["code"] == 0
+    ended = [m for _, m, _ in sub.messages if m["type"] == "status" and m["event"] == "source_ended"]
+    assert ended and ended[-1]["actions_decided"] == 0 and ended[-1]["windows_scored"] > 10
+    assert "no action decided" in ended[-1]["message"] and "under its threshold 0.990" in ended[-1]["message"]
+    assert ended[-1]["best"]["score"] < ended[-1]["best"]["threshold"] == 0.99
+    beats = [m for _, m, _ in sub.messages if m["type"] == "heartbeat"]
+    assert all("windows_total" in b and "actions_total" in b and "best" in b for b in beats)

@@ -259,3 +259,42 @@ def test_preprocess_contract():
     with pytest.raises(ValueError, match="expected"):
         sk.preprocess(np.zeros((5, 1, 17, 3)), spec)
     assert sk.InputSpec.from_dict(spec.to_dict()) == spec
+
+
+def test_retarget_gives_common_bone_lengths_and_keeps_directions():
+    x = sk.normalize(moving_sequence(20))
+    # a body with other proportions (a longer forearm: the wrist and everything below it moved along it)
+    other = x.copy()
+    longer = 0.3 * (x[:, 0, sk.J["right_wrist"]] - x[:, 0, sk.J["right_elbow"]])
+    for n in ("right_wrist", "right_hand", "right_hand_tip", "right_thumb"):
+        other[:, 0, sk.J[n]] += longer
+    a, b = sk.retarget(x), sk.retarget(other)
+    lengths = sk.bone_lengths(a[:, 0])
+    assert np.allclose(lengths, np.array(sk.COMMON_BONE_LENGTHS)[None], atol=1e-9)
+    assert np.allclose(a, b, atol=1e-9)  # the same motion on two bodies gives the same input
+    assert np.allclose(a[:, 0, 0], x[:, 0, 0])  # the root keeps its path
+    bone = a[:, 0, sk.J["right_elbow"]] - a[:, 0, sk.J["right_shoulder"]]
+    raw = x[:, 0, sk.J["right_elbow"]] - x[:, 0, sk.J["right_shoulder"]]
+    cos = (bone * raw).sum(-1) / np.linalg.norm(bone, axis=-1) / np.linalg.norm(raw, axis=-1)
+    assert np.allclose(cos, 1.0)
+
+
+def test_retarget_drops_joints_below_a_missing_one_and_absent_persons():
+    x = np.concatenate([sk.normalize(moving_sequence(8)), np.zeros((8, 1, 25, 3))], axis=1)
+    x[3, 0, sk.J["right_elbow"]] = 0
+    y = sk.retarget(x)
+    assert np.all(y[:, 1] == 0)
+    lost = {sk.J[n] for n in ("right_elbow", "right_wrist", "right_hand", "right_hand_tip", "right_thumb")}
+    assert all(np.all(y[3, 0, j] == 0) == (j in lost) for j in range(25))
+    assert np.all(y[2, 0] != 0)
+
+
+def test_preprocess_v2_drops_uncommon_joints_and_v1_still_reads():
+    x = moving_sequence(40)
+    new = sk.preprocess(x, sk.InputSpec(frames=16))
+    old = sk.preprocess(x, sk.InputSpec(frames=16, normalization=sk.NORMALIZATION_V1))
+    assert np.all(new[:, :, list(sk.UNCOMMON_JOINTS)] == 0)
+    assert np.all(old[:, :, list(sk.UNCOMMON_JOINTS)] != 0)
+    tall = x.copy()
+    tall[..., 1] *= 1.3  # a taller, thinner body doing the same thing: v2 input barely moves
+    assert np.abs(sk.preprocess(tall, sk.InputSpec(frames=16)) - new).max() < 0.15
