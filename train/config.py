@@ -22,14 +22,19 @@ DEFAULT_SPLITS = {"synthetic": "base12", "ntu60": "55_5", "ntu120": "110_10", "p
 @dataclass
 class TrainConfig:
     method: str = "pgfa"  # zero-shot method (python -m train --list)
-    data: str = "synthetic"  # synthetic | ntu60 | ntu120 | pku
+    data: str = "synthetic"  # synthetic | ntu60 | ntu120 | pku | real sources joined by '+' (utd_mhad+nw_ucla+synthetic)
+    holdout: str = ""  # a real source to test on, zero-shot, with its own labels (cross-dataset benchmark)
+    source_weights: str = ""  # mixtures: sampling weight per source, e.g. synthetic=0.5,bandai_namco=0.7 (default 1)
+    epoch_size: int = 0  # samples drawn per epoch (0: the training set's size)
+    window_crop: bool = True  # long sequences: train on crops about as long as the device's window
+    depth_noise: float = 0.0  # metres of smooth noise along the camera axis (monocular depth error, as MediaPipe)
     split: str = ""  # zero-shot split name; default per dataset (synthetic: base12, ntu60: 55_5, ...)
-    root: str = ""  # dataset location: NTU .skeleton folder or .npz archive; PKU folder (skeleton/, label/)
+    root: str = ""  # dataset location: NTU .skeleton folder or .npz archive; PKU folder (skeleton/, label/); real sources: their folder or its parent (default ~/.cache/zsar/datasets)
     protocol: str = "xsub"  # official evaluation split: xsub | xview | xset
     split_file: str = ""  # PKU-MMD official cross-subject.txt / cross-view.txt
     text_encoder: str = "minilm"  # minilm | st:<dir> | clip:<arch>:<checkpoint>
     descriptions: str = ""  # class description file; default: the label set's own
-    per_class: int = 60  # synthetic: training samples per class
+    per_class: int = 60  # synthetic: training samples per class (in a mixture too)
     eval_per_class: int = 60  # synthetic: validation and test samples per class
     epochs: int = 16
     batch_size: int = 64

@@ -29,6 +29,7 @@ from train import checkpoint
 from train.config import TrainConfig
 from train.data.classes import class_names
 from train.data.loading import Augment, Parts, SkeletonTorchDataset, load_parts
+from train.data.mixture import concept_groups, parse_weights, source_weights
 from train.evaluate import gzsl_metrics, tune_gamma, zsl_metrics
 from train.methods import method_class
 from train.methods.base import MethodConfig, ZeroShotMethod
@@ -166,12 +167,16 @@ def evaluate_run(method: ZeroShotMethod, bank: np.ndarray, parts: Parts, spec: I
     out: dict = {"val": {}, "test": {}, "selection": {}}
 
     f_vs, f_vu = ev.features("val_seen"), ev.features("val_unseen")
-    f_ts, f_tu = ev.features("test_seen"), ev.features("test_unseen")
+    f_ts = ev.features("test_seen")
     out["val"]["zsl"] = ev.zsl(f_vu, parts.val_unseen.labels, val_c)
     fv, lv, cv, sv = ev.gzsl_inputs("val_seen", "val_unseen", train_c, val_c, (f_vs, f_vu))
     gamma, out["val"]["gzsl"] = tune_gamma(ev.scores(fv, bank[cv]), lv, sv)
     out["selection"]["gamma"] = gamma
 
+    out["test"]["seen"] = ev.zsl(f_ts, parts.test_seen.labels, train_c)  # held-out samples of the trained classes
+    if parts.test_unseen is None:  # trained on every class: nothing unseen to test
+        return out
+    f_tu = ev.features("test_unseen")
     out["test"]["zsl"] = ev.zsl(f_tu, parts.test_unseen.labels, unseen_c)
     ft, lt, ct, st = ev.gzsl_inputs("test_seen", "test_unseen", train_c, unseen_c, (f_ts, f_tu))
     out["test"]["gzsl"] = gzsl_metrics(ev.scores(ft, bank[ct]), lt, st, gamma)
@@ -271,7 +276,6 @@ def run(cfg: TrainConfig, mcfg: MethodConfig) -> Path | None:
     np.random.seed(cfg.seed + rank)
     device = _device(cfg.device)
     method_cls = method_class(cfg.method)
-    label_set = "pku51" if cfg.data == "pku" else cfg.data
 
     run_dir = None
     if rank == 0:
@@ -283,7 +287,8 @@ def run(cfg: TrainConfig, mcfg: MethodConfig) -> Path | None:
     log.info(f"run {run_dir} | method {cfg.method} | data {cfg.data}/{cfg.split} | device {device} | world {world}")
 
     parts = load_parts(cfg.data, cfg.split, cfg.root or None, cfg.protocol, cfg.per_class, cfg.eval_per_class,
-                       cfg.seed, cfg.split_file or None)
+                       cfg.seed, cfg.split_file or None, cfg.holdout or None)
+    label_set = parts.split.label_set
     log.info(f"{parts.split.describe()}\nsamples: {parts.summary()}")
     bank_np, texts, encoder, desc = class_text_bank(cfg, method_cls, label_set)
     bank = torch.from_numpy(bank_np).to(device)
@@ -296,6 +301,10 @@ def run(cfg: TrainConfig, mcfg: MethodConfig) -> Path | None:
     spec = InputSpec(frames=mcfg.frames, persons=mcfg.persons)
 
     method = method_cls(mcfg, bank_np.shape[-1]).to(device)
+    groups = concept_groups(label_set)
+    if groups is not None:
+        method.class_groups = torch.from_numpy(groups)
+        log.info(f"{len(groups)} classes in {len(set(groups.tolist()))} concepts (train/data/concepts.json)")
     log.info(f"{cfg.method} on {mcfg.backbone}: {sum(p.numel() for p in method.parameters()) / 1e6:.2f} M parameters, "
              f"text {encoder.id} ({bank_np.shape[-1]}-d), granularities {', '.join(method.granularities)}")
     opt = _optimizer(cfg, method)
@@ -308,8 +317,19 @@ def run(cfg: TrainConfig, mcfg: MethodConfig) -> Path | None:
         log.info(f"resumed from {cfg.resume} at epoch {start_epoch}")
     model = torch.nn.parallel.DistributedDataParallel(method) if world > 1 else method
 
-    train_set = SkeletonTorchDataset(parts.train, spec, Augment(), seed=cfg.seed)
-    sampler = DistributedSampler(train_set, world, rank, shuffle=True, seed=cfg.seed, drop_last=True) if world > 1 else None
+    window = int(round(spec.window_seconds * parts.train.fps)) if cfg.window_crop else 0
+    train_set = SkeletonTorchDataset(parts.train, spec, Augment(window_frames=window, depth_noise=cfg.depth_noise),
+                                     seed=cfg.seed)
+    if world > 1:
+        sampler = DistributedSampler(train_set, world, rank, shuffle=True, seed=cfg.seed, drop_last=True)
+    elif "source" in parts.train.meta or cfg.epoch_size:  # a mixture: each source gets its share of the draws
+        from torch.utils.data import WeightedRandomSampler
+
+        p = source_weights(parts.train, parse_weights(cfg.source_weights))
+        sampler = WeightedRandomSampler(torch.from_numpy(p), cfg.epoch_size or len(train_set), replacement=True,
+                                        generator=torch.Generator().manual_seed(cfg.seed))
+    else:
+        sampler = None
     loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=sampler is None, sampler=sampler,
                         drop_last=len(train_set) > cfg.batch_size, num_workers=cfg.workers,
                         persistent_workers=False, generator=torch.Generator().manual_seed(cfg.seed))  # workers see train_set.epoch
@@ -371,11 +391,13 @@ def run(cfg: TrainConfig, mcfg: MethodConfig) -> Path | None:
                                 criterion="validation GZSL harmonic mean (calibrated), validation classes only")
     metrics.update(history=history, train_time_s=round(train_time, 1), total_time_s=round(time.time() - t0, 1),
                    method=cfg.method, data=cfg.data, split=cfg.split, backbone=mcfg.backbone,
-                   samples={k: len(getattr(parts, k)) for k in ("train", "val_seen", "val_unseen", "test_seen", "test_unseen")})
+                   samples={k: len(getattr(parts, k) or ()) for k in ("train", "val_seen", "val_unseen", "test_seen", "test_unseen")})
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
     t = metrics["test"]
-    lines = [f"ZSL top-1 {t['zsl']['top1']:.3f} top-5 {t['zsl']['top5']:.3f}",
-             f"GZSL S {t['gzsl']['seen']:.3f} U {t['gzsl']['unseen']:.3f} H {t['gzsl']['h']:.3f}"]
+    lines = [f"seen classes, held-out samples: top-1 {t['seen']['top1']:.3f}"]
+    if "zsl" in t:
+        lines += [f"ZSL top-1 {t['zsl']['top1']:.3f} top-5 {t['zsl']['top5']:.3f}",
+                  f"GZSL S {t['gzsl']['seen']:.3f} U {t['gzsl']['unseen']:.3f} H {t['gzsl']['h']:.3f}"]
     if "zsl_aligned" in t:
         lines.append(f"aligned: ZSL top-1 {t['zsl_aligned']['top1']:.3f}, GZSL S {t['gzsl_aligned']['seen']:.3f} "
                      f"U {t['gzsl_aligned']['unseen']:.3f} H {t['gzsl_aligned']['h']:.3f}; "

@@ -10,7 +10,10 @@ _DIR = Path(__file__).parent / "classes"
 
 @cache
 def class_names(label_set: str) -> tuple[str, ...]:
-    """Names for 'ntu60', 'ntu120', 'pku51' (or 'pku'), or 'synthetic'."""
+    """Names for 'ntu60', 'ntu120', 'pku51' (or 'pku'), 'synthetic', a real source ('utd_mhad', ...), or a
+    mixture of sets joined by '+' (their classes one after the other, in that order)."""
+    if "+" in label_set:
+        return tuple(n for part in label_set.split("+") for n in class_names(part))
     if label_set == "ntu60":
         return class_names("ntu120")[:60]
     if label_set == "pku":

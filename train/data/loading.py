@@ -21,7 +21,7 @@ from runtime.skeleton import InputSpec, preprocess
 from train.data.base import DataError, SkeletonDataset
 from train.data.splits import ZeroShotSplit, get_split
 
-DATASETS = ("synthetic", "ntu60", "ntu120", "pku")
+DATASETS = ("synthetic", "ntu60", "ntu120", "pku")  # with a split from splits.json; real sources: train.data.mixture
 
 
 @dataclass
@@ -30,11 +30,11 @@ class Parts:
     val_seen: SkeletonDataset
     val_unseen: SkeletonDataset
     test_seen: SkeletonDataset
-    test_unseen: SkeletonDataset
+    test_unseen: SkeletonDataset | None  # None: no unseen classes (a run trained on every class)
     split: ZeroShotSplit
 
     def summary(self) -> str:
-        return ", ".join(f"{k} {len(getattr(self, k))}" for k in ("train", "val_seen", "val_unseen", "test_seen", "test_unseen"))
+        return ", ".join(f"{k} {len(getattr(self, k) or ())}" for k in ("train", "val_seen", "val_unseen", "test_seen", "test_unseen"))
 
 
 def _by_classes(ds: SkeletonDataset, classes) -> np.ndarray:
@@ -65,9 +65,14 @@ def split_parts(train_part: SkeletonDataset, test_part: SkeletonDataset, split: 
 
 
 def load_parts(data: str, split_name: str, root: str | None = None, protocol: str = "xsub", per_class: int = 60,
-               eval_per_class: int = 20, seed: int = 0, split_file: str | None = None) -> Parts:
-    if data not in DATASETS:
-        raise DataError(f"unknown dataset {data!r}; use one of {', '.join(DATASETS)}")
+               eval_per_class: int = 20, seed: int = 0, split_file: str | None = None,
+               holdout: str | None = None) -> Parts:
+    """``data``: a dataset of DATASETS with a named split, or real sources (and 'synthetic') joined by '+',
+    optionally with a ``holdout`` source to test on (``train.data.mixture``)."""
+    if data not in DATASETS or holdout:
+        from train.data.mixture import load_mixture
+
+        return load_mixture(data, holdout, root, per_class, seed)
     label_set = "pku51" if data == "pku" else data
     split = get_split(label_set, split_name)
     if data == "synthetic":
@@ -89,7 +94,7 @@ def load_parts(data: str, split_name: str, root: str | None = None, protocol: st
 
         if root_p.suffix == ".npz":  # a preprocessed archive is already split into its train and test parts
             return split_parts(load_ntu_npz(root_p, "train", data), load_ntu_npz(root_p, "test", data), split, seed=seed)
-        ds = _cached(root_p, data, lambda: load_ntu_skeletons(root_p, data))
+        ds = cached(root_p, data, lambda: load_ntu_skeletons(root_p, data))
         train_mask, test_mask = ntu_eval_split(ds, protocol)
         return split_parts(ds.subset(train_mask), ds.subset(test_mask), split, seed=seed)
     from train.data.pku import load_pku, pku_eval_split
@@ -97,7 +102,7 @@ def load_parts(data: str, split_name: str, root: str | None = None, protocol: st
     skel, labels = root_p / "skeleton", root_p / "label"
     if not skel.is_dir():  # accept the release's own folder names too
         skel, labels = root_p / "PKU_Skeleton_Renew", root_p / "Train_Label_PKU_final"
-    ds = _cached(root_p, "pku51", lambda: load_pku(skel, labels))
+    ds = cached(root_p, "pku51", lambda: load_pku(skel, labels))
     train_mask, test_mask = pku_eval_split(ds, protocol, split_file)
     return split_parts(ds.subset(train_mask), ds.subset(test_mask), split, seed=seed)
 
@@ -108,14 +113,19 @@ def _name(label_set: str, c: int) -> str:
     return class_names(label_set)[c]
 
 
-def _cached(root: Path, label_set: str, load) -> SkeletonDataset:
-    """Parse a raw dataset once and keep the result beside it (or in ~/.cache/zsar when it is read-only)."""
+CACHE_VERSION = 2  # bump when a reader's output changes
+
+
+def cached(root: Path, label_set: str, load) -> SkeletonDataset:
+    """Parse a raw dataset once and keep the result beside it (or in ~/.cache/zsar when it is read-only).
+    The cache's name carries the reader's version (``CACHE_VERSION``), so a changed reader parses again."""
     import hashlib
 
     from train.text.encoders import cache_dir
 
     key = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
-    places = (root / f".zsar_{label_set}.npz", cache_dir() / "datasets" / f"{label_set}_{key}.npz")
+    places = (root / f".zsar_{label_set}_v{CACHE_VERSION}.npz",
+              cache_dir() / "datasets" / f"{label_set}_{key}_v{CACHE_VERSION}.npz")
     for cache in places:
         if cache.exists():
             return SkeletonDataset.load(cache)
@@ -140,11 +150,16 @@ class Augment:
     rotate_deg: float = 15.0  # random pitch and roll (yaw is normalised away)
     scale: float = 0.1  # anisotropic scale +-
     jitter: float = 0.005  # metres of per-joint noise
+    window_frames: int = 0  # >0: a sequence much longer than this is cut to 0.7-1.3 times it (the device's window)
+    depth_noise: float = 0.0  # metres of temporally smooth per-joint noise along z (monocular depth error)
 
     def __call__(self, seq: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         x = np.asarray(seq, dtype=np.float64)
         t = len(x)
-        keep = max(2, int(round(t * rng.uniform(*self.crop))))
+        if self.window_frames and t > 1.3 * self.window_frames:
+            keep = int(round(self.window_frames * rng.uniform(0.7, 1.3)))
+        else:
+            keep = max(2, int(round(t * rng.uniform(*self.crop))))
         start = int(rng.integers(0, t - keep + 1))
         x = x[start : start + keep]
         missing = np.all(x == 0, axis=-1, keepdims=True)
@@ -154,6 +169,10 @@ class Augment:
         centre = x[~missing[..., 0]].mean(axis=0) if (~missing).any() else np.zeros(3)
         x = (x - centre) @ (rx @ rz).T * rng.uniform(1 - self.scale, 1 + self.scale, 3) + centre
         x = x + rng.normal(0, self.jitter, x.shape)
+        if self.depth_noise > 0:  # a moving average of white noise: errors that drift over a few frames
+            w = rng.normal(0, self.depth_noise * np.sqrt(5), (len(x) + 4,) + x.shape[1:-1])
+            c = np.cumsum(w, axis=0)
+            x[..., 2] += (c[4:] - np.concatenate([np.zeros((1,) + w.shape[1:]), c[:-5]])) / 5
         return np.where(missing, 0.0, x)
 
 

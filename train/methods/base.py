@@ -46,6 +46,14 @@ class ZeroShotMethod(nn.Module):
         self.head = GranularityHead(self.granularities, self.backbone.out_channels, text_dim, t_out, cfg.head_dropout)
         self.log_scale = nn.Parameter(torch.tensor(math.log(1.0 / cfg.temperature)), requires_grad=cfg.learn_temperature)
         self.register_buffer("weights", torch.full((len(self.granularities),), 1.0 / len(self.granularities)))
+        # class -> concept id (a mixture of datasets names one action in several ways: ``train.data.concepts``);
+        # losses that treat same-class pairs as positives use it; None: every class is its own concept
+        self.class_groups: torch.Tensor | None = None
+
+    def same_concept(self, labels: torch.Tensor) -> torch.Tensor:
+        """(B, B) bool: which pairs of a batch show the same action (same class, or same concept)."""
+        g = labels if self.class_groups is None else self.class_groups.to(labels.device)[labels]
+        return g[:, None] == g[None, :]
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 3, T, 25, M) -> (N, G, D), L2-normalised: what export turns into the device's encoder."""

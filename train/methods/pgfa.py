@@ -45,10 +45,9 @@ class PGFAConfig(MethodConfig):
     stream_capacity: int = 16  # streaming alignment: memory per class
 
 
-def soft_contrastive_loss(logits: torch.Tensor, labels: torch.Tensor, sharpness: float) -> torch.Tensor:
-    """Symmetric KL between softmax(logits) and soft targets spread over same-class pairs (B x B)."""
-    same = (labels[:, None] == labels[None, :]).float()
-    q = torch.softmax(sharpness * same, dim=1)
+def soft_contrastive_loss(logits: torch.Tensor, same: torch.Tensor, sharpness: float) -> torch.Tensor:
+    """Symmetric KL between softmax(logits) and soft targets spread over the positive pairs ``same`` (B x B)."""
+    q = torch.softmax(sharpness * same.float(), dim=1)
     def kl(lg: torch.Tensor) -> torch.Tensor:
         return F.kl_div(F.log_softmax(lg, dim=1), q, reduction="batchmean")
     return 0.5 * (kl(logits) + kl(logits.T))
@@ -92,4 +91,4 @@ class PGFA(ZeroShotMethod):
         z = features[:, 0]
         t = class_text[labels, 0]
         logits = self.logit_scale * z @ t.T
-        return {"loss": soft_contrastive_loss(logits, labels, self.cfg.target_sharpness)}
+        return {"loss": soft_contrastive_loss(logits, self.same_concept(labels), self.cfg.target_sharpness)}

@@ -123,6 +123,9 @@ def parse_descriptions(data: dict, source: str = "<dict>") -> Descriptions:
 def load_descriptions(name_or_path: str | Path) -> Descriptions:
     """A label set shipped with the project ('ntu120', 'ntu60', 'pku51', 'synthetic') or a JSON file."""
     name = str(name_or_path)
+    if "+" in name and not Path(name).exists():  # a mixture of label sets: their classes one after the other
+        parts = [load_descriptions(n) for n in name.split("+")]
+        return Descriptions(name, [c for d in parts for c in d.classes], " + ".join(d.source for d in parts))
     if name == "ntu60":
         d = load_descriptions("ntu120")
         return Descriptions("ntu60", d.classes[:60], d.source)

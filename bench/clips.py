@@ -1,0 +1,84 @@
+"""Clip-level zero-shot accuracy of a bundle on a labelled skeleton dataset, through the device's own path.
+
+Each sequence is played as the device sees a person: a window every ``stride`` frames over the last
+``window_seconds`` (``runtime.recognizer.Recognizer.window``: resampled by time, then ``runtime.skeleton.preprocess``),
+the bundle's ONNX encoder on onnxruntime, and ``runtime.scoring`` against the vocabulary's prototypes. A clip's
+scores are the mean of its windows' cosines; a clip shorter than one window's minimum coverage is scored as
+one window of what there is (the device would wait for more frames).
+
+Prototypes come from text exactly as the device makes them: ``described`` uses each class's written
+descriptions (global sentence and paraphrases averaged, as the bundle's prototype table does), ``label`` the
+label alone in the device's prompt ("a person {label}"), as a user typing the label would get.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from runtime.backends import create_backend
+from runtime.bundle import Bundle
+from runtime.recognizer import RecognizerConfig
+from runtime.scoring import score
+from runtime.skeleton import pad_persons, preprocess, resample_by_time
+from runtime.vocab import label_prompt
+
+
+def clip_windows(seq: np.ndarray, fps: float, bundle: Bundle, stride: int = 4) -> np.ndarray:
+    """(W, C, T, V, M) model inputs of one person's sequence (T, 25, 3), windowed as the recogniser does."""
+    spec, cfg = bundle.spec, RecognizerConfig(stride=stride)
+    window_s = spec.window_seconds
+    ts = np.arange(len(seq)) / fps
+    out = []
+    since = 0
+    for k in range(len(seq)):
+        since += 1
+        covered = k + 1 >= 4 and ts[k] - ts[0] >= cfg.min_coverage * window_s
+        if since >= stride and covered:
+            since = 0
+            lo = int(np.searchsorted(ts, ts[k] - window_s - 1e-6, side="left"))
+            w = resample_by_time(seq[lo : k + 1], ts[lo : k + 1], spec.frames, window_s)
+            out.append(preprocess(pad_persons(w[:, None], spec.persons), spec))
+    if not out:  # shorter than one window's coverage: score what there is
+        w = resample_by_time(seq, ts, spec.frames, max(ts[-1], 1e-3))
+        out.append(preprocess(pad_persons(w[:, None], spec.persons), spec))
+    return np.stack(out)
+
+
+def text_prototypes(descriptions, granularities: tuple[str, ...], mode: str, encoder=None) -> np.ndarray:
+    """(C, G, D) prototypes of a label set's classes: 'described' (the table's recipe) or 'label' (the prompt)."""
+    from train.text.class_text import class_text_embeddings
+    from train.text.encoders import create_text_encoder, encode_cached
+
+    encoder = encoder or create_text_encoder("minilm")
+    if mode == "described":
+        return class_text_embeddings(descriptions, encoder, granularities, True)[0]
+    e = encode_cached(encoder, [label_prompt(c.label) for c in descriptions.classes])
+    return np.repeat(e[:, None], len(granularities), axis=1).astype(np.float32)
+
+
+def evaluate_clips(bundle: Bundle, ds, prototypes: np.ndarray, stride: int = 4, backend=None,
+                   progress: bool = False) -> dict:
+    """Top-1/top-5 over clips (and over windows) of dataset ``ds`` whose labels index ``prototypes``."""
+    from tqdm import tqdm
+
+    backend = backend or create_backend(bundle, "ort-cpu", "fp32")
+    clip_scores, win_hits1, win_hits5, n_win = [], 0, 0, 0
+    for i in tqdm(range(len(ds)), desc="clips", disable=not progress, leave=False):
+        x = clip_windows(ds.sequence(i)[:, 0], ds.fps, bundle, stride)
+        feats = np.concatenate([backend.features(x[k : k + 64]) for k in range(0, len(x), 64)])
+        cos = score(feats, prototypes, bundle.weights, 1.0)
+        order = np.argsort(-cos, axis=1)
+        truth = int(ds.labels[i])
+        win_hits1 += int((order[:, 0] == truth).sum())
+        win_hits5 += int((order[:, :5] == truth).any(axis=1).sum())
+        n_win += len(cos)
+        clip_scores.append(cos.mean(axis=0))
+    cs = np.array(clip_scores)
+    order = np.argsort(-cs, axis=1)
+    truth = ds.labels
+    hit1 = order[:, 0] == truth
+    hit5 = (order[:, :5] == truth[:, None]).any(axis=1)
+    per_class = {int(c): float(hit1[truth == c].mean()) for c in np.unique(truth)}
+    return {"top1": float(hit1.mean()), "top5": float(hit5.mean()), "n": int(len(truth)),
+            "chance": 1.0 / len(prototypes), "windows": {"top1": win_hits1 / n_win, "top5": win_hits5 / n_win, "n": n_win},
+            "per_class_top1": per_class, "predicted": order[:, 0].tolist()}
