@@ -344,7 +344,7 @@ def run(cfg: TrainConfig, mcfg: MethodConfig) -> Path | None:
     for epoch in range(start_epoch, cfg.epochs):
         method.train()
         train_set.epoch = epoch
-        if sampler is not None:
+        if isinstance(sampler, DistributedSampler):
             sampler.set_epoch(epoch)
         losses = []
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=rank != 0, leave=False)
@@ -390,7 +390,7 @@ def run(cfg: TrainConfig, mcfg: MethodConfig) -> Path | None:
     metrics["selection"].update(best_epoch=best["epoch"], val_h=best["val_h"], val_zsl_top1=best["val_zsl_top1"],
                                 criterion="validation GZSL harmonic mean (calibrated), validation classes only")
     metrics.update(history=history, train_time_s=round(train_time, 1), total_time_s=round(time.time() - t0, 1),
-                   method=cfg.method, data=cfg.data, split=cfg.split, backbone=mcfg.backbone,
+                   method=cfg.method, data=cfg.data, split=parts.split.name, backbone=mcfg.backbone,
                    samples={k: len(getattr(parts, k) or ()) for k in ("train", "val_seen", "val_unseen", "test_seen", "test_unseen")})
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
     t = metrics["test"]
