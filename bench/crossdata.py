@@ -7,7 +7,8 @@ own labels as the vocabulary, through the device's windows and scoring (``bench.
 chance, and the same split into classes whose concept the training data held ("seen concept",
 ``train/data/concepts.json``) and new concepts. Vocabularies: the classes' written descriptions (the prototype
 table's recipe) and the bare labels (what a user typing the label gets). Also the pybullet motion-capture clips
-(``train.data.mocap``) and the two real NTU samples of ../shared/realdata-dev. The same table for a baseline
+(``train.data.mocap``), the two real NTU samples of ../shared/realdata-dev, and its nine arm-gesture videos
+through MediaPipe (``bench.armgestures``). The same table for a baseline
 bundle (the synthetic-only bundle that shipped before) and the shipped bundle, side by side.
 
 Writes docs/results/crossdata.json and docs/results/crossdata.md (included in docs/results.md by
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.armgestures import CLIPS, mediapipe_sequences
 from runtime.bundle import load_bundle
 
 REAL = ("kinder_gator", "utd_mhad", "nw_ucla", "bandai_namco")
@@ -37,7 +39,8 @@ def train_args(holdout: str | None, args) -> list[str]:
     sources = [s for s in REAL if s != holdout] + ["synthetic"]
     out = ["--method", args.method, "--data", "+".join(sources), "--backbone", args.backbone,
            "--epochs", str(args.epochs), "--epoch-size", str(args.epoch_size), "--per-class", str(args.per_class),
-           "--source-weights", args.source_weights, "--depth-noise", str(args.depth_noise), "--threads", "2"]
+           "--source-weights", args.source_weights, "--depth-noise", str(args.depth_noise), "--streams", args.streams,
+           "--threads", "2"]
     if holdout:
         out += ["--holdout", holdout]
     if args.root:
@@ -133,7 +136,9 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--per-class", type=int, default=20, help="synthetic samples per class in the mixture")
     ap.add_argument("--source-weights", default="synthetic=0.5")
     ap.add_argument("--depth-noise", type=float, default=0.02)
-    ap.add_argument("--out", default="docs/results/crossdata")
+    ap.add_argument("--streams", default="joint+bone+motion", help="what the backbone reads (see python -m train --help)")
+    ap.add_argument("--out", default="docs/results/crossdata", help="writes <out>.json and <out>.md")
+    ap.add_argument("--page", default="docs/results.md", help="results page whose cross-dataset section is replaced")
     ap.add_argument("train_extra", nargs="*", help="further `python -m train` options, after --")
     args = ap.parse_args(argv)
 
@@ -152,6 +157,16 @@ def main(argv: list[str] | None = None) -> dict:
     if ntu is not None:
         d = load_descriptions("ntu60")
         extra["ntu_samples"] = (ntu, d)
+    if CLIPS.is_dir():  # the camera path: real video through MediaPipe
+        from train.data.base import SkeletonDataset
+        from train.text.descriptions import ClassText, Descriptions
+
+        seqs, labels, _ = mediapipe_sequences(CLIPS)
+        classes = sorted(set(labels), key=labels.index)
+        extra["arm_gestures"] = (
+            SkeletonDataset.from_sequences([q[:, None].astype(np.float32) for q in seqs],
+                                           [classes.index(lab) for lab in labels], classes, "arm_gestures"),
+            Descriptions("arm_gestures", [ClassText(c, c) for c in classes]))
     extra = {k: v for k, v in extra.items() if v is not None}
 
     results: dict = {"lodo": {}, "baseline": {}, "shipped": {}, "commands": {}, "wall_s": {}}
@@ -186,8 +201,21 @@ def main(argv: list[str] | None = None) -> dict:
                             if isinstance(r, dict):
                                 r.pop("predicted", None)
     out.with_suffix(".json").write_text(json.dumps(slim, indent=1))
-    out.with_suffix(".md").write_text("\n".join(markdown(results, held)) + "\n")
-    print("\n".join(markdown(results, held)))
+    table = "\n".join(markdown(results, held, args))
+    out.with_suffix(".md").write_text(table + "\n")
+    print(table)
+    if args.page and Path(args.page).exists():  # replace the section in the results page
+        from train.results import CROSSDATA_END, CROSSDATA_START, crossdata_section
+
+        page = Path(args.page).read_text()
+        section = "\n".join(crossdata_section(table))
+        if CROSSDATA_START in page:
+            a, b = page.index(CROSSDATA_START), page.index(CROSSDATA_END) + len(CROSSDATA_END) + 1
+            page = page[:a] + section + page[b:]
+        else:
+            page = page.replace("\n## The shipped bundle", "\n" + section + "\n## The shipped bundle", 1)
+        Path(args.page).write_text(page)
+        print(f"updated {args.page}")
     return results
 
 
@@ -195,7 +223,7 @@ def _pct(x) -> str:
     return "-" if x is None else f"{100 * x:.1f}"
 
 
-def markdown(results: dict, held: list[str]) -> list[str]:
+def markdown(results: dict, held: list[str], args=None) -> list[str]:
     lines = ["| held-out dataset | classes | chance | model | clip top-1 (described) | top-5 | top-1 (bare labels) | "
              "seen-concept top-1 (classes) | new-concept top-1 (classes) |", "|---" * 9 + "|"]
     for h in held:
@@ -209,16 +237,25 @@ def markdown(results: dict, held: list[str]) -> list[str]:
                          f"**{_pct(d['top1'])}** | {_pct(d['top5'])} | {_pct(lab['top1'])} | "
                          f"{_pct(c['seen_concept']['top1'])} ({c['seen_concept']['classes']}) | "
                          f"{_pct(c['new_concept']['top1'])} ({c['new_concept']['classes']}) |")
-    lines += ["", "| model | mocap clips top-1 (described) | top-5 | top-1 (bare labels) | NTU samples top-1 / top-5 (of 60, described) |",
-              "|---|---|---|---|---|"]
+    lines += ["", "| model | mocap clips top-1 (described) | top-5 | top-1 (bare labels) | NTU samples top-1 / top-5 "
+              "(of 60, described) | arm-gesture videos via MediaPipe (of 9, plain words) |", "|---|---|---|---|---|---|"]
     rows = [(f"trained without {NAMES[h]}", results["lodo"][h]) for h in held if h in results["lodo"]]
     rows += [(name, results[k]) for k, name in (("baseline", "synthetic-only bundle (before)"),
                                                  ("shipped", "shipped bundle")) if results[k]]
     for name, r in rows:
         m, n = r.get("mocap"), r.get("ntu_samples")
         ntu = f"{_pct(n['described']['top1'])} / {_pct(n['described']['top5'])}" if n else "-"
+        a = r.get("arm_gestures")
+        arm = f"{round(a['label']['top1'] * a['label']['n'])}/{a['label']['n']}" if a else "-"
         lines.append(f"| {name} | {_pct(m['described']['top1'])} | {_pct(m['described']['top5'])} | "
-                     f"{_pct(m['label']['top1'])} | {ntu} |")
+                     f"{_pct(m['label']['top1'])} | {ntu} | {arm} |")
+    if results.get("commands"):
+        lines += ["", "Training commands (each followed by `python -m export --run runs/xdata-NAME --out runs/xdata-NAME/bundle "
+                  "--no-int8 --no-text-encoder`) and wall times (training and export, on this 2-core CPU):", ""]
+        lines += [f"- {NAMES[h]} held out ({results['wall_s'][h] / 60:.1f} min): `{c}`" for h, c in results["commands"].items()]
+    if args is not None:
+        cmd = "python -m bench.crossdata" + (f" --baseline-bundle {args.baseline_bundle}" if args.baseline_bundle else "")
+        lines += ["", f"Regenerate: `{cmd}` (add `--retrain` to train again)."]
     return lines
 
 

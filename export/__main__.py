@@ -105,8 +105,11 @@ def main(argv: list[str] | None = None) -> Path:
     parts = load_parts(cfg["data"], cfg["split"], cfg["root"] or None, cfg["protocol"], args.per_class,
                        max(args.per_class // 2, 4), cfg["seed"], cfg["split_file"] or None, cfg.get("holdout") or None)
     held_x, held_y = _held_out(parts, spec)
+    calib_source = parts.train
+    if "source" in calib_source.meta and (calib_source.meta["source"] != "synthetic").any():
+        calib_source = calib_source.subset(calib_source.meta["source"] != "synthetic")  # real people's windows
     calib = (select.from_recording(args.calib_recording, spec, n=args.calib) if args.calib_recording
-             else select.from_dataset(parts.train, spec, args.calib))
+             else select.from_dataset(calib_source, spec, args.calib))
 
     # prototype table: the run's label set first, then extra sets, then vocabulary entries
     label_set = ckpt["label_set"]
@@ -129,7 +132,8 @@ def main(argv: list[str] | None = None) -> Path:
         raise SystemExit(f"ONNX export differs from PyTorch by {par['max_abs_diff']:.2e} (> 1e-4)")
     f32 = onnx_export.run_onnx(fp32, held_x)
     calibration: dict = {"onnx_parity": par, "calibration_windows": int(len(calib)),
-                         "calibration_source": args.calib_recording or f"{cfg['data']} training classes"}
+                         "calibration_source": args.calib_recording or f"{cfg['data']} training classes"
+                                               + (" (real sources only)" if calib_source is not parts.train else "")}
     files = ["encoder.onnx", "prototypes.npz"]
     if args.int8:
         def agree(path: Path) -> float:

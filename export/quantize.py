@@ -17,7 +17,8 @@ from calibration.reader import ArrayReader
 
 # Node groups kept in fp32: the head always, then more, in this order, when INT8 loses too much agreement.
 EXCLUSION_STEPS = (
-    ("head", lambda n: n.startswith("/head/")),
+    # the input streams (bone vectors as x - x @ parents): quantising that MatMul's output loses the small bones
+    ("head and input streams", lambda n: n.startswith("/head/") or (n.startswith("/backbone/") and "/blocks/" not in n)),
     ("first block and input normalisation", lambda n: n.startswith(("/backbone/data_bn", "/backbone/blocks/blocks.0/"))),
     ("last block", lambda n: "/blocks/blocks." in n and n.split("/blocks/blocks.")[1].split("/")[0] == "LAST"),
 )

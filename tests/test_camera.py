@@ -61,8 +61,8 @@ def test_solutions_backend_on_a_real_clip_to_a_subscriber(tmp_path, bundle_dir):
     assert len(replay) == len(live)
     margins = [p["top_k"][0]["score"] - p["top_k"][1]["score"] for p in sub.of("prediction")]
     for (a, sa), (b, sb), m in zip(live, replay, margins):
-        assert a == b or m < 1e-3, "the same decisions, up to exact ties"
-        assert abs(sa - sb) < 1e-3
+        assert a == b or m < 3e-3, "the same decisions, up to near ties"
+        assert abs(sa - sb) < 3e-3  # the recording keeps millimetres; the motion stream differences them
     assert [(m["type"], m["label"]) for _, m, _ in sub2.messages if m["type"] in ("action.start", "action.end")] == live_actions
 
 

@@ -90,3 +90,16 @@ def test_mixture_run_trains_and_tests_on_the_held_out_dataset(tmp_path):
     assert 0 <= m["test"]["zsl"]["top1"] <= 1 and "seen" in m["test"]
     cfg = json.loads((tmp_path / "mix" / "config.json").read_text())
     assert cfg["run"]["holdout"] == "nw_ucla" and cfg["run"]["data"] == "utd_mhad+synthetic"
+
+
+def test_augment_handles_one_frame_and_long_sequences():
+    from train.data.loading import Augment
+
+    rng = np.random.default_rng(0)
+    one = np.ones((1, 1, 25, 3))
+    assert Augment(window_frames=72)(one, rng).shape == (1, 1, 25, 3)
+    long = np.ones((400, 1, 25, 3))
+    lengths = {len(Augment(window_frames=72, depth_noise=0.02)(long, rng)) for _ in range(20)}
+    assert min(lengths) >= 50 and max(lengths) <= 94  # cut to about the device's window, not to half of 400
+    masked = Augment(mask_uncommon=1.0)(long[:10], rng)
+    assert np.all(masked[:, :, [21, 22, 23, 24]] == 0) and np.all(masked[:, :, :21] != 0)

@@ -15,6 +15,7 @@ import torch
 from runtime.synth import SynthConfig, generate
 from train.__main__ import main as train_main
 from train.checkpoint import load
+from train.data.loading import CACHE_VERSION
 from train.evaluate import gzsl_metrics, tune_gamma, zsl_metrics
 from train.methods.pgfa import aligned_prototypes, soft_contrastive_loss
 
@@ -87,7 +88,7 @@ def test_ntu_raw_path_end_to_end(tmp_path):
     m = read_metrics(tmp_path / "ntu")
     check_metrics(m, aligned=True)
     assert m["samples"]["test_unseen"] == 5 and m["samples"]["val_unseen"] == 10
-    assert (root / ".zsar_ntu60.npz").exists()  # parsed once, cached beside the data
+    assert (root / f".zsar_ntu60_v{CACHE_VERSION}.npz").exists()  # parsed once, cached beside the data
 
 
 def test_pku_path_end_to_end(tmp_path):
@@ -165,3 +166,25 @@ def test_aligned_prototypes_move_to_confident_pseudo_class_means():
     assert p[0, 0] @ centres[0] > text[0, 0] @ centres[0]
     only_first = aligned_prototypes(feats, text, s, 1.0, classes=[0])
     assert np.allclose(only_first[1:], text[1:])
+
+
+def test_input_streams_are_computed_inside_the_graph_and_export(tmp_path):
+    """Bone and motion streams come from the joint window inside the model, so the device feeds what it always
+    feeds; the exported graph matches PyTorch."""
+    from export import onnx_export
+    from train.methods import method_class
+
+    cls = method_class("pgfa")
+    cfg = cls.config_class(backbone="edge-tiny", frames=16, streams="joint+bone+motion")
+    method = cls(cfg, 384).eval()
+    assert method.backbone.data_bn.num_features == 9 * 25
+    x = torch.randn(4, 3, 16, 25, 1)
+    x[:, :, :, 21:] = 0  # the joints the common input drops
+    path = onnx_export.export_encoder(method, x.numpy(), tmp_path / "enc.onnx")
+    assert onnx_export.parity(method, path, x.numpy())["max_abs_diff"] < 1e-4
+    bone = method.backbone.expand(x[..., 0])[:, 3:6]
+    assert torch.allclose(bone[:, :, :, 1], x[:, :, :, 1, 0] - x[:, :, :, 0, 0])  # spine mid minus spine base
+    motion = method.backbone.expand(x[..., 0])[:, 6:]
+    assert torch.all(motion[:, :, 0] == 0) and torch.allclose(motion[:, :, 5], x[:, :, 5, :, 0] - x[:, :, 4, :, 0])
+    with pytest.raises(ValueError, match="unknown input streams"):
+        cls(cls.config_class(backbone="edge-tiny", streams="joint+colour"), 384)

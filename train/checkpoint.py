@@ -15,7 +15,7 @@ from train.methods.base import ZeroShotMethod
 
 def model_args(method: ZeroShotMethod, text_dim: int) -> dict:
     cfg = method.cfg
-    spec = InputSpec(frames=cfg.frames, persons=cfg.persons)
+    spec = InputSpec(frames=cfg.frames, persons=cfg.persons, normalization=cfg.normalization)
     return {
         "method": method.name, "method_config": dataclasses.asdict(cfg), "text_dim": text_dim,
         "granularities": list(method.granularities), "input_spec": spec.to_dict(),
@@ -25,7 +25,9 @@ def model_args(method: ZeroShotMethod, text_dim: int) -> dict:
 def build_method(args: dict) -> ZeroShotMethod:
     cls = method_class(args["method"])
     known = {f.name for f in dataclasses.fields(cls.config_class)}
-    cfg = cls.config_class(**{k: v for k, v in args["method_config"].items() if k in known})
+    values = {k: v for k, v in args["method_config"].items() if k in known}
+    values.setdefault("normalization", args["input_spec"]["normalization"])  # runs made before it was a choice
+    cfg = cls.config_class(**values)
     return cls(cfg, args["text_dim"])
 
 

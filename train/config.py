@@ -28,6 +28,7 @@ class TrainConfig:
     epoch_size: int = 0  # samples drawn per epoch (0: the training set's size)
     window_crop: bool = True  # long sequences: train on crops about as long as the device's window
     depth_noise: float = 0.0  # metres of smooth noise along the camera axis (monocular depth error, as MediaPipe)
+    mask_uncommon: float = 0.0  # chance per sample of dropping hand tips and thumbs (for inputs that keep them)
     split: str = ""  # zero-shot split name; default per dataset (synthetic: base12, ntu60: 55_5, ...)
     root: str = ""  # dataset location: NTU .skeleton folder or .npz archive; PKU folder (skeleton/, label/); real sources: their folder or its parent (default ~/.cache/zsar/datasets)
     protocol: str = "xsub"  # official evaluation split: xsub | xview | xset

@@ -298,9 +298,10 @@ def run(cfg: TrainConfig, mcfg: MethodConfig) -> Path | None:
 
         variants = torch.from_numpy(text_variants(desc, encoder, method_cls.granularities, True)[0]).to(device)
     text_rng = torch.Generator().manual_seed(cfg.seed + 1000 * rank)
-    spec = InputSpec(frames=mcfg.frames, persons=mcfg.persons)
+    spec = InputSpec(frames=mcfg.frames, persons=mcfg.persons, normalization=mcfg.normalization)
 
     method = method_cls(mcfg, bank_np.shape[-1]).to(device)
+    method.train_classes = torch.tensor(list(parts.split.train), dtype=torch.long)
     groups = concept_groups(label_set)
     if groups is not None:
         method.class_groups = torch.from_numpy(groups)
@@ -318,7 +319,8 @@ def run(cfg: TrainConfig, mcfg: MethodConfig) -> Path | None:
     model = torch.nn.parallel.DistributedDataParallel(method) if world > 1 else method
 
     window = int(round(spec.window_seconds * parts.train.fps)) if cfg.window_crop else 0
-    train_set = SkeletonTorchDataset(parts.train, spec, Augment(window_frames=window, depth_noise=cfg.depth_noise),
+    train_set = SkeletonTorchDataset(parts.train, spec, Augment(window_frames=window, depth_noise=cfg.depth_noise,
+                                                                 mask_uncommon=cfg.mask_uncommon),
                                      seed=cfg.seed)
     if world > 1:
         sampler = DistributedSampler(train_set, world, rank, shuffle=True, seed=cfg.seed, drop_last=True)

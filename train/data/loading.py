@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from runtime.skeleton import InputSpec, preprocess
+from runtime.skeleton import UNCOMMON_JOINTS, InputSpec, preprocess
 from train.data.base import DataError, SkeletonDataset
 from train.data.splits import ZeroShotSplit, get_split
 
@@ -152,6 +152,7 @@ class Augment:
     jitter: float = 0.005  # metres of per-joint noise
     window_frames: int = 0  # >0: a sequence much longer than this is cut to 0.7-1.3 times it (the device's window)
     depth_noise: float = 0.0  # metres of temporally smooth per-joint noise along z (monocular depth error)
+    mask_uncommon: float = 0.0  # probability of dropping the joints not every source has (hand tips, thumbs)
 
     def __call__(self, seq: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         x = np.asarray(seq, dtype=np.float64)
@@ -159,7 +160,7 @@ class Augment:
         if self.window_frames and t > 1.3 * self.window_frames:
             keep = int(round(self.window_frames * rng.uniform(0.7, 1.3)))
         else:
-            keep = max(2, int(round(t * rng.uniform(*self.crop))))
+            keep = min(t, max(2, int(round(t * rng.uniform(*self.crop)))))  # a 1-frame sequence stays as it is
         start = int(rng.integers(0, t - keep + 1))
         x = x[start : start + keep]
         missing = np.all(x == 0, axis=-1, keepdims=True)
@@ -173,7 +174,10 @@ class Augment:
             w = rng.normal(0, self.depth_noise * np.sqrt(5), (len(x) + 4,) + x.shape[1:-1])
             c = np.cumsum(w, axis=0)
             x[..., 2] += (c[4:] - np.concatenate([np.zeros((1,) + w.shape[1:]), c[:-5]])) / 5
-        return np.where(missing, 0.0, x)
+        x = np.where(missing, 0.0, x)
+        if self.mask_uncommon and rng.uniform() < self.mask_uncommon:
+            x[..., list(UNCOMMON_JOINTS), :] = 0.0
+        return x
 
 
 class SkeletonTorchDataset(Dataset):

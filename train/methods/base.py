@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from runtime.skeleton import NORMALIZATION_ID
 from train.models import create_backbone
 from train.models.heads import GranularityHead
 
@@ -15,8 +16,11 @@ from train.models.heads import GranularityHead
 @dataclass
 class MethodConfig:
     backbone: str = "edge"
+    streams: str = "joint"  # what the backbone reads: joint | joint+bone | joint+motion | joint+bone+motion
+    concept_positives: bool = True  # in a mixture, samples of the same concept in other datasets are positives
     frames: int = 32  # model input length (InputSpec.frames)
     persons: int = 1  # model input persons (InputSpec.persons)
+    normalization: str = NORMALIZATION_ID  # preprocessing recipe (runtime.skeleton); v1 = without retargeting
     temperature: float = 0.07  # initial softmax temperature of the contrastive loss
     learn_temperature: bool = True  # a real learnable parameter (PGFA's official code fixes it by accident)
     head_dropout: float = 0.1
@@ -40,7 +44,7 @@ class ZeroShotMethod(nn.Module):
     def __init__(self, cfg: MethodConfig, text_dim: int):
         super().__init__()
         self.cfg = cfg
-        self.backbone = create_backbone(cfg.backbone)
+        self.backbone = create_backbone(cfg.backbone, streams=cfg.streams)
         with torch.no_grad():  # the head needs the feature map's length
             t_out = self.backbone(torch.zeros(1, 3, cfg.frames, 25, cfg.persons)).shape[2]
         self.head = GranularityHead(self.granularities, self.backbone.out_channels, text_dim, t_out, cfg.head_dropout)
@@ -49,11 +53,21 @@ class ZeroShotMethod(nn.Module):
         # class -> concept id (a mixture of datasets names one action in several ways: ``train.data.concepts``);
         # losses that treat same-class pairs as positives use it; None: every class is its own concept
         self.class_groups: torch.Tensor | None = None
+        self.train_classes: torch.Tensor | None = None  # the classes a loss may use as candidates (never unseen ones)
+
+    def _group(self, labels: torch.Tensor) -> torch.Tensor:
+        if self.class_groups is None or not self.cfg.concept_positives:
+            return labels
+        return self.class_groups.to(labels.device)[labels]
 
     def same_concept(self, labels: torch.Tensor) -> torch.Tensor:
         """(B, B) bool: which pairs of a batch show the same action (same class, or same concept)."""
-        g = labels if self.class_groups is None else self.class_groups.to(labels.device)[labels]
+        g = self._group(labels)
         return g[:, None] == g[None, :]
+
+    def same_concept_as(self, labels: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+        """(B, K) bool: which of ``classes`` show each sample's action."""
+        return self._group(labels)[:, None] == self._group(classes)[None, :]
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 3, T, 25, M) -> (N, G, D), L2-normalised: what export turns into the device's encoder."""

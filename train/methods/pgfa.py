@@ -43,6 +43,7 @@ class PGFAConfig(MethodConfig):
     target_sharpness: float = 10.0  # q = softmax(sharpness * same_class): ~uniform over the positives
     support_factor: float = 0.0  # fraction of each pseudo-class kept at test time; 0 = tune on validation
     stream_capacity: int = 16  # streaming alignment: memory per class
+    class_softmax: float = 0.0  # weight of a second loss: softmax over every training class's text (not only the batch's)
 
 
 def soft_contrastive_loss(logits: torch.Tensor, same: torch.Tensor, sharpness: float) -> torch.Tensor:
@@ -91,4 +92,13 @@ class PGFA(ZeroShotMethod):
         z = features[:, 0]
         t = class_text[labels, 0]
         logits = self.logit_scale * z @ t.T
-        return {"loss": soft_contrastive_loss(logits, self.same_concept(labels), self.cfg.target_sharpness)}
+        loss = soft_contrastive_loss(logits, self.same_concept(labels), self.cfg.target_sharpness)
+        if self.cfg.class_softmax > 0 and self.train_classes is not None:
+            # every training class is a candidate each step, so classes that never share a batch are still told
+            # apart; the targets spread over the classes of the sample's concept; unseen classes are never candidates
+            cls = self.train_classes.to(labels.device)
+            all_logits = self.logit_scale * z @ class_text[cls, 0].T
+            same = self.same_concept_as(labels, cls)
+            q = torch.softmax(self.cfg.target_sharpness * same.float(), dim=1)
+            loss = loss + self.cfg.class_softmax * F.kl_div(F.log_softmax(all_logits, dim=1), q, reduction="batchmean")
+        return {"loss": loss}

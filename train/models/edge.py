@@ -55,13 +55,13 @@ class GCNBackbone(BlockStack):
     """A stack of graph-conv blocks over (N, 3, T, 25, M); ``out_channels`` tells heads the feature size."""
 
     def __init__(self, channels: tuple[int, ...], strides: tuple[int, ...], kernel: int, in_channels: int = 3,
-                 dropout: float = 0.0, **_):
+                 dropout: float = 0.0, streams: str = "joint", **_):
         a = torch.from_numpy(ntu_partitions())
         layers, c = [], in_channels
         for c_out, s in zip(channels, strides):
             layers.append(Block(c, c_out, a, s, kernel, dropout))
             c = c_out
-        super().__init__(layers, c, in_channels, int(torch.tensor(strides).prod()))
+        super().__init__(layers, c, in_channels, int(torch.tensor(strides).prod()), streams)
 
 
 @register_backbone("edge")

@@ -83,12 +83,12 @@ class ShiftBlock(nn.Module):
 
 class ShiftGCN(BlockStack):
     def __init__(self, channels=(64, 64, 64, 64, 128, 128, 128, 256, 256, 256), strides=(1, 1, 1, 1, 2, 1, 1, 2, 1, 1),
-                 in_channels: int = 3, **_):
+                 in_channels: int = 3, streams: str = "joint", **_):
         layers, c = [], in_channels
         for c_out, s in zip(channels, strides):
             layers.append(ShiftBlock(c, c_out, s))
             c = c_out
-        super().__init__(layers, c, in_channels, int(torch.tensor(strides).prod()))
+        super().__init__(layers, c, in_channels, int(torch.tensor(strides).prod()), streams)
 
 
 @register_backbone("shiftgcn")
