@@ -43,8 +43,9 @@ def labelled_stream(labels: list[str], clips: int, seed: int, config: SynthConfi
 
 
 def evaluate(bundle, labels: list[str], frames: list, adapt: bool, stride: int = 8) -> dict:
-    table_labels = {label.lower(): label for label in bundle.table.labels}
-    vocab = resolve([VocabEntry(table_labels[lab.lower()], None, i + 1) for i, lab in enumerate(labels)], bundle.table,
+    index = bundle.table.index()  # names and aliases: a table of several label sets may hold a label as an alias
+    vocab = resolve([VocabEntry(bundle.table.labels[index[lab.lower()]], None, i + 1) for i, lab in enumerate(labels)],
+                    bundle.table,
                     None, len(bundle.granularities))
     pub = PredictionCollector()
     backend = create_backend(bundle, "ort-cpu")

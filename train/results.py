@@ -136,7 +136,9 @@ def main(argv: list[str] | None = None) -> Path:
            "Test figures on the unseen classes (ZSL: among the unseen classes; GZSL: among seen and unseen, with",
            "calibrated stacking). Every choice (best epoch, calibration constant, PGFA support factor, streaming",
            "settings) was made on validation classes carved out of the seen classes. Percentages.", ""]
-    md += runs_table(run_dirs) if run_dirs else ["(no runs found)"]
+    md += runs_table(run_dirs) if run_dirs else [
+        f"(no within-dataset runs in `{args.runs}` on the machine that made this page; the last such table, synthetic",
+        "runs on the v1 preprocessing, is in this file's history at commit ae8acae)"]
     md += [""]
 
     m = bundle.manifest
@@ -154,8 +156,12 @@ def main(argv: list[str] | None = None) -> Path:
     if thr:
         md += [f"- Unknown-action threshold {thr['value']:.3f} (weighted cosine): keeps {100 * thr['known_recall']:.1f} % of "
                f"known windows and lets {100 * thr['unknown_accepted']:.1f} % of unknown ones (left-out classes, idle) through."]
+    sets = ",".join(s for s in m["prototypes"].get("label_sets", [])[1:])
     md += ["", "Made by: `python -m export --run " + m["model"]["run"] + " --out " + str(bundle_dir) +
-           " --label-sets ntu120 --no-text-encoder` (see docs/default_bundle.md).", ""]
+           (f" --label-sets {sets}" if sets else "") + " --no-text-encoder` (see docs/default_bundle.md).", ""]
+    terms = m["model"].get("datasets")
+    if terms:
+        md += ["Trained on: " + "; ".join(f"{t['name']} ({t['licence']})" for t in terms) + ".", ""]
 
     crossdata = raw / "crossdata.md"
     if crossdata.exists():  # written by python -m bench.crossdata (training four models takes a while)
