@@ -28,8 +28,8 @@ from train.data.kinect_v1 import (
     GEOMETRY,
     K1,
     NUM_KINECT_V1_JOINTS,
-    empty_frames,
-    kinect_v1_to_ntu,
+    Collector,
+    find_files,
     sdk_joint_name,
 )
 from train.data.sources import register_source
@@ -127,46 +127,25 @@ def to_30fps(joints: np.ndarray, ts: np.ndarray) -> np.ndarray:
                  licence="none stated; README: anonymized dataset for use in animation and whole-body recognition")
 def load_kinder_gator(root: str | Path, progress: bool = True) -> tuple[SkeletonDataset, ScanReport]:
     """Every trial under ``root`` (``Adults/``, ``Children/``) as one sample at 30 fps, in NTU-25 joints."""
-    root = Path(root)
-    if not root.is_dir():
-        raise DataError(f"{root}: not a directory")
-    files = sorted(root.rglob("*.csv"))
-    if not files:
-        raise DataError(f"{root}: no .csv files found (expected Adults/ and Children/)")
+    root, files = find_files(root, ".csv", "Adults/ and Children/")
     names = class_names(NAME)
     index = {n.lower(): i for i, n in enumerate(names)}
-    report = ScanReport()
-    seqs, labels = [], []
-    meta: dict[str, list[str]] = {k: [] for k in ("name", "subject", "group", "view", "take")}
+    out = Collector(("name", "subject", "group", "view", "take"))
     for f in tqdm(files, desc=f"reading {root.name}", disable=not progress, unit="file"):
         try:
             info = parse_name(f)
         except DataError:
-            report.skip("name is not POSE-p<id>_<nn>-<phrase>-<ms>.csv", f.name)
+            out.report.skip("name is not POSE-p<id>_<nn>-<phrase>-<ms>.csv", f.name)
             continue
         if info["phrase"].lower() not in index:
-            report.skip(f"phrase not in classes/{NAME}.txt", f.name)
+            out.report.skip(f"phrase not in classes/{NAME}.txt", f.name)
             continue
         try:
             joints, ts = read_trial(f)
         except DataError as e:
-            report.skip(f"unreadable: {e}", f.name)
+            out.report.skip(f"unreadable: {e}", f.name)
             continue
-        empty = empty_frames(joints)
-        if empty.all():
-            report.skip("no skeleton in any frame", f.name)
-            continue
-        if empty.any():  # kept, but said: the frames were dropped
-            report.skip("kept, all-zero (no skeleton) frames dropped", f.name)
-            joints, ts = joints[~empty], ts[~empty]
-        seqs.append(kinect_v1_to_ntu(to_30fps(joints, ts))[:, None].astype(np.float32))
-        labels.append(index[info["phrase"].lower()])
-        meta["name"].append(f.stem)
-        meta["subject"].append(info["subject"])
-        meta["group"].append(_GROUPS.get(f.parent.name.lower(), f.parent.name.lower()))
-        meta["view"].append("0")
-        meta["take"].append(info["take"])
-        report.loaded += 1
-    if not seqs:
-        raise DataError(f"{root}: no readable trials ({report.summary()})")
-    return SkeletonDataset.from_sequences(seqs, labels, names, NAME, meta, fps=FPS), report
+        meta = {"name": f.stem, "subject": info["subject"], "view": "0", "take": info["take"],
+                "group": _GROUPS.get(f.parent.name.lower(), f.parent.name.lower())}
+        out.add(f, joints, index[info["phrase"].lower()], meta, ts, to_30fps)
+    return out.dataset(root, names, NAME, FPS)

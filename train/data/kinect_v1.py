@@ -13,10 +13,12 @@ origin (``runtime.skeleton.normalize`` centres on spine_mid), so spine_mid is de
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 
 from runtime.skeleton import NTU_JOINTS, NUM_NTU_JOINTS
+from train.data.base import DataError, ScanReport, SkeletonDataset
 
 # The Kinect SDK v1 NUI_SKELETON_POSITION_INDEX order (NW-UCLA stores joints in this order).
 KINECT_V1_JOINTS: tuple[str, ...] = (
@@ -110,3 +112,49 @@ def first_nonfinite(points: np.ndarray) -> int | None:
 def empty_frames(points: np.ndarray) -> np.ndarray:
     """(T,) True for the frames of (T, 20, 3) whose joints are all zero: no skeleton tracked (NTU's mark)."""
     return np.all(np.asarray(points) == 0, axis=(-2, -1))
+
+
+def find_files(root: str | Path, suffix: str, expected: str) -> tuple[Path, list[Path]]:
+    """The dataset folder and its ``*suffix`` files (sorted), or a clear error naming what was expected."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DataError(f"{root}: not a directory")
+    files = sorted(root.rglob(f"*{suffix}"))
+    if not files:
+        raise DataError(f"{root}: no {suffix} files found (expected {expected})")
+    return root, files
+
+
+class Collector:
+    """What the three Kinect v1 readers share after reading a file: drop (and report) frames without a skeleton,
+    map to NTU-25, and gather samples, labels and meta into one dataset."""
+
+    def __init__(self, meta_keys: tuple[str, ...]):
+        self.report = ScanReport()
+        self.seqs: list[np.ndarray] = []
+        self.labels: list[int] = []
+        self.meta: dict[str, list[str]] = {k: [] for k in meta_keys}
+
+    def add(self, path: Path, joints: np.ndarray, label: int, meta: dict[str, str], ts: np.ndarray | None = None,
+            resample=None) -> None:
+        """One file's Kinect v1 joints (T, 20, 3); ``resample(joints, ts)`` brings timed frames to 30 fps."""
+        empty = empty_frames(joints)
+        if empty.all():
+            self.report.skip("no skeleton in any frame", path.name)
+            return
+        if empty.any():  # kept, but said: the frames were dropped
+            self.report.skip("kept, all-zero (no skeleton) frames dropped", path.name)
+            joints = joints[~empty]
+            ts = ts[~empty] if ts is not None else None
+        if resample is not None:
+            joints = resample(joints, ts)
+        self.seqs.append(kinect_v1_to_ntu(joints)[:, None].astype(np.float32))
+        self.labels.append(label)
+        for k in self.meta:
+            self.meta[k].append(str(meta[k]))
+        self.report.loaded += 1
+
+    def dataset(self, root: Path, names, label_set: str, fps: float) -> tuple[SkeletonDataset, ScanReport]:
+        if not self.seqs:
+            raise DataError(f"{root}: no readable samples ({self.report.summary()})")
+        return SkeletonDataset.from_sequences(self.seqs, self.labels, names, label_set, self.meta, fps=fps), self.report

@@ -20,7 +20,12 @@ from tqdm import tqdm
 
 from train.data.base import DataError, ScanReport, SkeletonDataset
 from train.data.classes import class_names
-from train.data.kinect_v1 import GEOMETRY, empty_frames, first_nonfinite, kinect_v1_to_ntu
+from train.data.kinect_v1 import (
+    GEOMETRY,
+    Collector,
+    find_files,
+    first_nonfinite,
+)
 from train.data.sources import register_source
 
 NAME = "nw_ucla"
@@ -73,48 +78,27 @@ def load_nw_ucla(root: str | Path, progress: bool = True) -> tuple[SkeletonDatas
     Files that cannot be read are skipped and reported; a label that disagrees with the file name raises,
     since it means the class mapping itself is wrong.
     """
-    root = Path(root)
-    if not root.is_dir():
-        raise DataError(f"{root}: not a directory")
-    files = sorted(root.rglob("*.json"))
-    if not files:
-        raise DataError(f"{root}: no .json files found (expected all_sqe/a*_s*_e*_v*.json)")
+    root, files = find_files(root, ".json", "all_sqe/a*_s*_e*_v*.json")
     names = class_names(NAME)
     if len(names) != len(ACTIONS):
         raise DataError(f"classes/{NAME}.txt has {len(names)} classes, the dataset {len(ACTIONS)}")
-    report = ScanReport()
-    seqs, labels = [], []
-    meta: dict[str, list[str]] = {k: [] for k in ("name", "subject", "view", "take")}
+    out = Collector(("name", "subject", "view", "take"))
     for f in tqdm(files, desc=f"reading {root.name}", disable=not progress, unit="file"):
         try:
             info = parse_name(f)
         except DataError:
-            report.skip("name is not a<aa>_s<ss>_e<ee>_v<vv>.json", f.name)
+            out.report.skip("name is not a<aa>_s<ss>_e<ee>_v<vv>.json", f.name)
             continue
         if info["action"] not in ACTIONS:
-            report.skip(f"action a{info['action']:02d} is not one of the ten", f.name)
+            out.report.skip(f"action a{info['action']:02d} is not one of the ten", f.name)
             continue
         try:
             joints, label = read_sequence(f)
         except DataError as e:
-            report.skip(f"unreadable: {e}", f.name)
+            out.report.skip(f"unreadable: {e}", f.name)
             continue
         if ACTIONS[label - 1] != info["action"]:
             raise DataError(f"{f}: field 'label' {label} means action a{ACTIONS[label - 1]:02d}, "
                             f"the file name says a{info['action']:02d}")
-        empty = empty_frames(joints)
-        if empty.all():
-            report.skip("no skeleton in any frame", f.name)
-            continue
-        if empty.any():
-            report.skip("kept, all-zero (no skeleton) frames dropped", f.name)
-            joints = joints[~empty]
-        seqs.append(kinect_v1_to_ntu(joints)[:, None].astype(np.float32))
-        labels.append(label - 1)
-        meta["name"].append(f.stem)
-        for k in ("subject", "view", "take"):
-            meta[k].append(str(info[k]))
-        report.loaded += 1
-    if not seqs:
-        raise DataError(f"{root}: no readable samples ({report.summary()})")
-    return SkeletonDataset.from_sequences(seqs, labels, names, NAME, meta, fps=FPS), report
+        out.add(f, joints, label - 1, {"name": f.stem, **{k: info[k] for k in ("subject", "view", "take")}})
+    return out.dataset(root, names, NAME, FPS)

@@ -23,9 +23,9 @@ from train.data.kinect_v1 import (
     GEOMETRY,
     K1,
     NUM_KINECT_V1_JOINTS,
-    empty_frames,
+    Collector,
+    find_files,
     first_nonfinite,
-    kinect_v1_to_ntu,
     sdk_joint_name,
 )
 from train.data.sources import register_source
@@ -92,47 +92,25 @@ def read_mat(path: str | Path, order: tuple[str, ...] = UTD_JOINTS) -> np.ndarra
 @register_source(NAME, folder="utd-mhad", licence="UTD-MHAD research terms", fps=FPS, geometry=GEOMETRY)
 def load_utd_mhad(root: str | Path, progress: bool = True) -> tuple[SkeletonDataset, ScanReport]:
     """Every ``a*_s*_t*_skeleton.mat`` under ``root`` (or ``root/Skeleton``) as one sample, in NTU-25 joints."""
-    root = Path(root)
-    if not root.is_dir():
-        raise DataError(f"{root}: not a directory")
-    files = sorted(root.rglob("*.mat"))
-    if not files:
-        raise DataError(f"{root}: no .mat files found (expected Skeleton/a*_s*_t*_skeleton.mat)")
+    root, files = find_files(root, ".mat", "Skeleton/a*_s*_t*_skeleton.mat")
     order_files = sorted(root.rglob(ORDER_FILE))
     order = read_joint_order(order_files[0]) if order_files else UTD_JOINTS
     sdk_index(order, order_files[0] if order_files else "UTD_JOINTS")  # a bad order file fails here, once
     names = class_names(NAME)
-    report = ScanReport()
-    seqs, labels = [], []
-    meta: dict[str, list[str]] = {k: [] for k in ("name", "subject", "view", "take")}
+    out = Collector(("name", "subject", "view", "take"))
     for f in tqdm(files, desc=f"reading {root.name}", disable=not progress, unit="file"):
         m = FILE_RE.match(f.stem)
         if not m:
-            report.skip("name is not a<action>_s<subject>_t<trial>_skeleton.mat", f.name)
+            out.report.skip("name is not a<action>_s<subject>_t<trial>_skeleton.mat", f.name)
             continue
         action, subject, take = (int(g) for g in m.groups())
         if not 1 <= action <= len(names):
-            report.skip(f"action outside 1..{len(names)}", f.name)
+            out.report.skip(f"action outside 1..{len(names)}", f.name)
             continue
         try:
             joints = read_mat(f, order)
         except DataError as e:
-            report.skip(f"unreadable: {e}", f.name)
+            out.report.skip(f"unreadable: {e}", f.name)
             continue
-        empty = empty_frames(joints)
-        if empty.all():
-            report.skip("no skeleton in any frame", f.name)
-            continue
-        if empty.any():
-            report.skip("kept, all-zero (no skeleton) frames dropped", f.name)
-            joints = joints[~empty]
-        seqs.append(kinect_v1_to_ntu(joints)[:, None].astype(np.float32))
-        labels.append(action - 1)
-        meta["name"].append(f.stem)
-        meta["subject"].append(str(subject))
-        meta["view"].append("0")
-        meta["take"].append(str(take))
-        report.loaded += 1
-    if not seqs:
-        raise DataError(f"{root}: no readable samples ({report.summary()})")
-    return SkeletonDataset.from_sequences(seqs, labels, names, NAME, meta, fps=FPS), report
+        out.add(f, joints, action - 1, {"name": f.stem, "subject": subject, "view": "0", "take": take})
+    return out.dataset(root, names, NAME, FPS)
