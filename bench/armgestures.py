@@ -49,18 +49,26 @@ def mediapipe_sequences(clips: Path) -> tuple[list[np.ndarray], list[str], list[
     return seqs, labels, names
 
 
-def evaluate(bundle_dir: str | None, clips: Path = CLIPS, distractors: bool = True) -> dict:
-    from bench.clips import evaluate_clips, text_prototypes
+def arm_gesture_dataset(clips: Path = CLIPS):
+    """The clips as a labelled dataset (MediaPipe skeletons), the labels' plain words as a vocabulary, and the
+    file names."""
     from train.data.base import SkeletonDataset
     from train.text.descriptions import ClassText, Descriptions
 
-    bundle = load_bundle(bundle_dir or DEFAULT_BUNDLE)
     seqs, labels, names = mediapipe_sequences(clips)
     classes = sorted(set(labels), key=labels.index)
     ds = SkeletonDataset.from_sequences([s[:, None].astype(np.float32) for s in seqs],
                                         [classes.index(lab) for lab in labels], classes, "arm_gestures")
-    out = {"clips": names, "labels": labels, "classes": classes}
-    vocab = Descriptions("arm_gestures", [ClassText(c, c) for c in classes])
+    return ds, Descriptions("arm_gestures", [ClassText(c, c) for c in classes]), names
+
+
+def evaluate(bundle_dir: str | None, clips: Path = CLIPS, distractors: bool = True) -> dict:
+    from bench.clips import evaluate_clips, text_prototypes
+
+    bundle = load_bundle(bundle_dir or DEFAULT_BUNDLE)
+    ds, vocab, names = arm_gesture_dataset(clips)
+    classes = list(ds.class_names)
+    out = {"clips": names, "labels": [classes[y] for y in ds.labels], "classes": classes}
     r = evaluate_clips(bundle, ds, text_prototypes(vocab, bundle.granularities, "label"))
     out["plain_words"] = r
     if distractors:

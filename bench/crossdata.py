@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.armgestures import CLIPS, mediapipe_sequences
+from bench.armgestures import CLIPS, arm_gesture_dataset
 from runtime.bundle import load_bundle
 
 REAL = ("kinder_gator", "utd_mhad", "nw_ucla", "bandai_namco")
@@ -158,15 +158,7 @@ def main(argv: list[str] | None = None) -> dict:
         d = load_descriptions("ntu60")
         extra["ntu_samples"] = (ntu, d)
     if CLIPS.is_dir():  # the camera path: real video through MediaPipe
-        from train.data.base import SkeletonDataset
-        from train.text.descriptions import ClassText, Descriptions
-
-        seqs, labels, _ = mediapipe_sequences(CLIPS)
-        classes = sorted(set(labels), key=labels.index)
-        extra["arm_gestures"] = (
-            SkeletonDataset.from_sequences([q[:, None].astype(np.float32) for q in seqs],
-                                           [classes.index(lab) for lab in labels], classes, "arm_gestures"),
-            Descriptions("arm_gestures", [ClassText(c, c) for c in classes]))
+        extra["arm_gestures"] = arm_gesture_dataset(CLIPS)[:2]
     extra = {k: v for k, v in extra.items() if v is not None}
 
     results: dict = {"lodo": {}, "baseline": {}, "shipped": {}, "commands": {}, "wall_s": {}}
@@ -191,16 +183,7 @@ def main(argv: list[str] | None = None) -> dict:
         results[key] = r
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    slim = json.loads(json.dumps(results))
-    for group in ("lodo", "baseline", "shipped"):  # keep the file small: no per-clip predictions
-        for per in slim[group].values():
-            if isinstance(per, dict):
-                for modes in per.values():
-                    if isinstance(modes, dict):
-                        for r in modes.values():
-                            if isinstance(r, dict):
-                                r.pop("predicted", None)
-    out.with_suffix(".json").write_text(json.dumps(slim, indent=1))
+    out.with_suffix(".json").write_text(json.dumps(_without(results, "predicted"), indent=1))  # no per-clip lists
     table = "\n".join(markdown(results, held, args))
     out.with_suffix(".md").write_text(table + "\n")
     print(table)
@@ -217,6 +200,15 @@ def main(argv: list[str] | None = None) -> dict:
         Path(args.page).write_text(page)
         print(f"updated {args.page}")
     return results
+
+
+def _without(obj, key: str):
+    """A copy of nested dicts and lists with every ``key`` left out."""
+    if isinstance(obj, dict):
+        return {k: _without(v, key) for k, v in obj.items() if k != key}
+    if isinstance(obj, list):
+        return [_without(v, key) for v in obj]
+    return obj
 
 
 def _pct(x) -> str:

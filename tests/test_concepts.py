@@ -17,7 +17,6 @@ from train.data.concepts import (
     load_concepts,
     parse_concepts,
 )
-from train.text.descriptions import PARTS, PHASES, check_against, load_descriptions
 
 REAL = ("kinder_gator", "utd_mhad", "nw_ucla", "bandai_namco")
 
@@ -128,16 +127,3 @@ def test_broken_file(tmp_path):
     f.write_text(json.dumps(_table({"id": "x", "members": {"nw_ucla": ["throw"]}})))
     assert load_concepts(f, complete=()).concept_of("nw_ucla", "throw") == "x"
 
-
-@pytest.mark.parametrize("label_set", REAL)
-def test_real_dataset_descriptions_are_complete(label_set):
-    d = load_descriptions(label_set)
-    check_against(d, class_names(label_set))
-    labels = {c.label.lower() for c in d.classes}
-    for c in d.classes:
-        assert c.global_.strip() and len(c.paraphrases) == 3
-        assert all(c.parts[p].strip() for p in PARTS) and all(c.phases[p].strip() for p in PHASES)
-        assert all(p != c.global_ for p in c.paraphrases)
-        assert not (set(c.aliases) & (labels - {c.label.lower()})), f"alias of {c.label} names another class"
-        for text in [c.global_, *c.parts.values(), *c.phases.values(), *c.paraphrases]:
-            assert text.isascii() and 5 <= len(text.split()) <= 40, text

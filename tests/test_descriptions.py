@@ -22,7 +22,8 @@ from train.text.descriptions import (
 from conftest import SHARED
 
 
-@pytest.mark.parametrize("label_set", ["ntu120", "ntu60", "pku51", "synthetic"])
+@pytest.mark.parametrize("label_set", ["ntu120", "ntu60", "pku51", "synthetic", "kinder_gator", "utd_mhad", "nw_ucla",
+                                       "bandai_namco"])
 def test_shipped_descriptions_are_complete(label_set):
     d = load_descriptions(label_set)
     check_against(d, class_names(label_set))
