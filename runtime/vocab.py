@@ -10,6 +10,23 @@
 
 Labels the bundle's prototype table holds are looked up (case-insensitive, aliases too); others are encoded
 on the device by the bundle's text encoder: the description when given, else the label in a prompt.
+
+The file is UTF-8; a byte-order mark at its start (Windows Notepad writes one) and CRLF or CR line endings are
+accepted. Lines are counted by line breaks only (``\n``, ``\r\n``, ``\r``), as editors and ``grep -n`` count
+them, so error line numbers match; other separators (form feed, U+2028) inside a label are control characters.
+
+Limits, each a ``VocabError`` naming the file (and the line, where there is one), so that a wrong file fails in
+a moment instead of stalling start-up for minutes (encoding every new label on the device) or, for
+``/dev/zero``, forever:
+
+* ``MAX_VOCAB_BYTES`` (1 MiB): at most this much is ever read. 2,000 labels with 400-character descriptions
+  (the longest in ``train/text/descriptions``) still fit; a file of 10 MB is not a vocabulary.
+* ``MAX_LABELS`` (2,000): more than ten times the largest label set the project trains on (NTU-120) and the
+  bundle's prototype table (a few hundred); each label is one more row to score per window and, when new, one
+  more text to encode at start and on every reload (about 30 ms each for a long description on one CPU core).
+* ``MAX_LINE`` (1,000 characters) of label and description, comments excluded: the text encoder truncates at
+  256 tokens (about 1,000 characters of English), so a longer description would be silently cut. Labels stay
+  at most ``MAX_LABEL`` (100) characters.
 """
 
 from __future__ import annotations
@@ -23,6 +40,10 @@ import numpy as np
 SEPARATOR = "|"
 LABEL_PROMPT = "a person {label}"
 MAX_LABEL = 100
+MAX_LINE = 1000
+MAX_LABELS = 2000
+MAX_VOCAB_BYTES = 1 << 20
+_BOM = b"\xef\xbb\xbf"  # UTF-8 byte-order mark
 
 
 class VocabError(ValueError):
@@ -44,12 +65,18 @@ class VocabEntry:
 def parse_vocab(text: str, source: str = "<vocab>") -> list[VocabEntry]:
     entries: list[VocabEntry] = []
     first_line: dict[str, int] = {}
-    for n, raw in enumerate(text.splitlines(), start=1):
+    text = text.removeprefix("\ufeff")
+    for n, raw in enumerate(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         if " #" in line or "\t#" in line:  # inline comment (a '#' inside a word, e.g. "C#", is kept)
             line = line[: min(i for i in (line.find(" #"), line.find("\t#")) if i >= 0)].strip()
+        if len(line) > MAX_LINE:
+            raise VocabError(f"{source}:{n}: line longer than {MAX_LINE} characters (label and description; the "
+                             "text encoder reads about that much)")
+        if len(entries) >= MAX_LABELS:
+            raise VocabError(f"{source}:{n}: more than {MAX_LABELS} labels (is this the right file?)")
         label, sep, description = line.partition(SEPARATOR)
         label, description = label.strip(), description.strip()
         if not label:
@@ -73,13 +100,27 @@ def parse_vocab(text: str, source: str = "<vocab>") -> list[VocabEntry]:
 
 
 def read_vocab(path: str | Path) -> list[VocabEntry]:
+    """The entries of a vocabulary file; reads at most ``MAX_VOCAB_BYTES`` (+1, to tell that it is too big)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as f:
+            data = f.read(MAX_VOCAB_BYTES + 1)
     except FileNotFoundError:
         raise VocabError(f"{path}: vocabulary file not found") from None
+    except IsADirectoryError:
+        raise VocabError(f"{path}: is a directory, not a vocabulary file") from None
+    except OSError as e:
+        raise VocabError(f"{path}: cannot be read ({e.strerror or e})") from e
+    if len(data) > MAX_VOCAB_BYTES:
+        raise VocabError(f"{path}: larger than {MAX_VOCAB_BYTES // 1024} KiB; a vocabulary is at most "
+                         f"{MAX_LABELS} labels of a line each (is this the right file?)")
+    bom = len(_BOM) if data.startswith(_BOM) else 0
+    try:
+        text = data[bom:].decode("utf-8")
     except UnicodeDecodeError as e:
-        raise VocabError(f"{path}: not UTF-8 text (byte {e.start})") from e
+        before = data[: bom + e.start].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        line = before.count(b"\n") + 1
+        raise VocabError(f"{path}:{line}: not UTF-8 text (byte {bom + e.start})") from e
     return parse_vocab(text, str(path))
 
 
