@@ -7,17 +7,27 @@ Layout:
     encoder.onnx            skeleton encoder, fp32: skeleton (N, C, T, V, M) -> features (N, G, D)
     encoder.int8.onnx       the same in Q/DQ INT8 (onnxruntime and TensorRT 10/11 build from it)
     prototypes.npz          labels, description texts, prototypes (C, G, D), probe embedding of the text encoder
-    text_encoder/           model.onnx + tokenizer.json (made at setup from the installed text-encoder package;
-                            listed under "generated" with the command that makes it, checked by its probe)
+    text_encoder/           model.onnx + tokenizer.json + text_encoder.json, and checksums.json with the sha256 of
+                            each (made at setup from the installed text-encoder package by the command in the
+                            manifest's text_encoder.generated_by; checked against checksums.json and by its probe)
     engines/                TensorRT engines built on the device (python -m export.tensorrt)
+
+What the loader opens stays inside the bundle directory after links are resolved (a manifest path that is
+absolute, climbs out with ``..`` or reaches a link to somewhere else is refused), and every file it hands out to be
+loaded is listed with a checksum and matches it: the encoders and the prototype table in the manifest's
+``files``, the text encoder's files in ``text_encoder/checksums.json`` (which ``python -m export.text_encoder``
+writes beside them), checked when the directory is asked for, right before use.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
+import threading
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import numpy as np
 
@@ -25,6 +35,9 @@ from runtime.skeleton import SUPPORTED_NORMALIZATIONS, InputSpec
 
 SCHEMA = "zsar.bundle/1"
 MANIFEST = "manifest.json"
+TEXT_ENCODER_CHECKSUMS = "checksums.json"
+# what runtime.text.OnnxTextEncoder reads from the text encoder's directory (text_encoder.json when present)
+TEXT_ENCODER_FILES = ("model.onnx", "tokenizer.json", "text_encoder.json")
 DEFAULT_BUNDLE = Path(__file__).parent / "assets" / "default_bundle"
 
 
@@ -38,6 +51,52 @@ def sha256(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_CACHE_MIN_BYTES = 16 << 20  # files this large (the text encoder) are hashed again only when they change
+_verified_cache: dict[str, tuple] = {}
+_cache_lock = threading.Lock()
+
+
+def _signature(st: os.stat_result) -> tuple:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _matches(path: Path, expected: str) -> bool:
+    """sha256(path) == expected. A large file found to match is not hashed again while its inode, size,
+    modification and change times stay the same (any write changes them); small files are always hashed."""
+    before = _signature(path.stat())
+    large = before[2] >= _CACHE_MIN_BYTES
+    if large:
+        with _cache_lock:
+            if _verified_cache.get(str(path)) == (expected, before):
+                return True
+    ok = sha256(path) == expected
+    if ok and large and _signature(path.stat()) == before:  # unchanged while it was read
+        with _cache_lock:
+            _verified_cache[str(path)] = (expected, before)
+    return ok
+
+
+def resolve_inside(bundle: Path, root: Path, field: str, name, where: Path | None = None, named: bool = True) -> Path:
+    """The real path of ``name`` (relative, as a manifest writes it) under ``where`` (default: the bundle's
+    resolved ``root``), refused unless it stays inside the bundle after links are resolved. ``field`` says where
+    the name comes from, for the message (followed by ``= name`` when ``named``)."""
+    what = f"{field} = {name!r}" if named else field
+    if not isinstance(name, str) or not name.strip() or "\x00" in name:
+        raise BundleError(f"{bundle}: {field} must be a relative path inside the bundle, got {name!r}")
+    if PurePosixPath(name).is_absolute() or PureWindowsPath(name).is_absolute() or PureWindowsPath(name).drive:
+        raise BundleError(f"{bundle}: {what} is an absolute path; a bundle names its files relative to its directory")
+    if ".." in PurePosixPath(name.replace("\\", "/")).parts:
+        raise BundleError(f"{bundle}: {what} climbs out of the bundle directory ('..')")
+    try:
+        real = ((where or root) / name).resolve()
+    except (OSError, RuntimeError, ValueError) as e:  # a link loop, an unreadable directory
+        raise BundleError(f"{bundle}: {what} cannot be resolved ({e})") from e
+    if not real.is_relative_to(root):
+        raise BundleError(f"{bundle}: {what} leads outside the bundle directory (to {real}, through a link)")
+    return real
 
 
 @dataclass
@@ -83,6 +142,7 @@ class Bundle:
     spec: InputSpec
     table: PrototypeTable
     granularities: list[str] = field(default_factory=list)
+    verify: bool = True  # load_bundle(verify=False) skips the checksums (never the containment checks)
 
     @property
     def mode(self) -> str:
@@ -96,8 +156,19 @@ class Bundle:
     def logit_scale(self) -> float:
         return float(self.manifest["scoring"]["logit_scale"])
 
+    @property
+    def root(self) -> Path:
+        """The bundle directory with links resolved: nothing the bundle names may lead outside it."""
+        return self.path.resolve()
+
     def file(self, key: str) -> Path:
-        return self.path / self.manifest["encoder"][key]
+        """The encoder file for ``key`` (fp32, int8, int8_u8), checked again right before it is handed out:
+        inside the bundle, listed in ``files``, matching its checksum."""
+        encoders = self.manifest["encoder"]
+        if key not in encoders:
+            raise BundleError(f"{self.path}: no encoder {key!r} in the manifest (it has {', '.join(encoders)})")
+        check_listed(self.path, self.root, self.manifest, f"encoder.{key}", encoders[key], verify=self.verify)
+        return self.path / encoders[key]
 
     @property
     def unknown_threshold(self) -> float | None:
@@ -105,7 +176,51 @@ class Bundle:
         return None if t is None else float(t["value"])
 
     def text_encoder_dir(self) -> Path:
-        return self.path / self.manifest["text_encoder"]["dir"]
+        """The text encoder's directory, its files checked against its ``checksums.json`` first (every file the
+        text encoder loads must be listed there and match). A directory without ``model.onnx`` (the encoder is
+        made at setup and may not exist yet) is handed back unchecked: loading it fails with how to make it."""
+        name = self.manifest["text_encoder"]["dir"]
+        root = self.root
+        real = resolve_inside(self.path, root, "text_encoder.dir", name)
+        directory = self.path / name
+        if not real.is_dir() or not os.path.lexists(real / "model.onnx"):
+            return directory
+        label = PurePosixPath(name).as_posix().rstrip("/")
+        remake = f"remake it with `python -m export.text_encoder --out {directory}`"
+        sums_file = resolve_inside(self.path, root, f"{label}/{TEXT_ENCODER_CHECKSUMS}", TEXT_ENCODER_CHECKSUMS, real,
+                                   named=False)
+        if not sums_file.is_file():
+            raise BundleError(f"{self.path}: {label}/{TEXT_ENCODER_CHECKSUMS} is missing, so the text encoder's "
+                              f"files cannot be verified (python -m export.text_encoder writes it); {remake}")
+        try:
+            sums = json.loads(sums_file.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise BundleError(f"{self.path}: {label}/{TEXT_ENCODER_CHECKSUMS} is invalid JSON ({e}); {remake}") from e
+        if not isinstance(sums, dict):
+            raise BundleError(f"{self.path}: {label}/{TEXT_ENCODER_CHECKSUMS} must map file names to sha256; {remake}")
+        loads = {fname: resolve_inside(self.path, root, f"{label}/{fname}", fname, real, named=False)
+                 for fname in TEXT_ENCODER_FILES if os.path.lexists(real / fname)}
+        listed: dict[Path, tuple[str, str]] = {}
+        for fname, digest in sums.items():
+            where = f"{label}/{TEXT_ENCODER_CHECKSUMS} entry {fname!r}"
+            f = resolve_inside(self.path, root, where, fname, real, named=False)
+            if not f.is_relative_to(real):
+                raise BundleError(f"{self.path}: {where} is outside the text encoder directory (through a link)")
+            if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+                raise BundleError(f"{self.path}: {where} has no valid sha256 ({digest!r}); {remake}")
+            listed[f] = (fname, digest)
+        for fname, f in loads.items():  # what the text encoder loads must be listed
+            if f not in listed:
+                raise BundleError(f"{self.path}: {label}/{fname} is not listed in {label}/{TEXT_ENCODER_CHECKSUMS}, "
+                                  f"so it cannot be verified; {remake}")
+        for f, (fname, digest) in listed.items():
+            if not f.is_file():
+                raise BundleError(f"{self.path}: {label}/{fname}, listed in {label}/{TEXT_ENCODER_CHECKSUMS}, is "
+                                  f"missing or not a regular file; {remake}")
+            if not _matches(f, digest):
+                raise BundleError(f"{self.path}: {label}/{fname} does not match its sha256 in "
+                                  f"{label}/{TEXT_ENCODER_CHECKSUMS} (edited or corrupt); {remake}")
+        return directory
 
 
 def _require(d: dict, key: str, where: str):
@@ -114,35 +229,95 @@ def _require(d: dict, key: str, where: str):
     return d[key]
 
 
-def verify_files(path: Path, manifest: dict) -> None:
+def _files(path: Path, manifest: dict) -> dict:
     files = _require(manifest, "files", f"{path / MANIFEST}")
-    for name, meta in files.items():
-        f = path / name
-        if not f.exists():
-            raise BundleError(f"{path}: file {name} listed in the manifest is missing")
-        if f.stat().st_size != meta.get("bytes", f.stat().st_size):
-            raise BundleError(f"{path}: {name} has {f.stat().st_size} bytes, the manifest says {meta['bytes']}")
-        if sha256(f) != meta["sha256"]:
-            raise BundleError(f"{path}: {name} does not match its sha256 in the manifest (edited or corrupt)")
+    if not isinstance(files, dict):
+        raise BundleError(f"{path / MANIFEST}: files must map file names to their sha256 and size")
+    return files
+
+
+def check_listed(path: Path, root: Path, manifest: dict, field: str, name, verify: bool = True) -> Path:
+    """A file the runtime loads (``field`` = ``name`` in the manifest): inside the bundle, listed in ``files``
+    (matched on the real path, so ``./x`` and ``x`` are the same file) and, with ``verify``, matching its
+    checksum. Returns its real path."""
+    real = resolve_inside(path, root, field, name)
+    for listed, meta in _files(path, manifest).items():
+        if resolve_inside(path, root, f"files[{listed!r}]", listed, named=False) == real:
+            _check_file(path, root, listed, meta, verify)
+            return real
+    raise BundleError(f"{path}: {field} = {name!r} is not listed in files (no checksum to verify it against); "
+                      "a bundle lists every file the runtime loads")
+
+
+def _check_file(path: Path, root: Path, name, meta, verify: bool) -> None:
+    f = resolve_inside(path, root, f"files[{name!r}]", name, named=False)
+    if not isinstance(meta, dict) or not isinstance(meta.get("sha256"), str) or not _SHA256.fullmatch(meta["sha256"]):
+        raise BundleError(f"{path}: files[{name!r}] in {MANIFEST} has no valid sha256")
+    if not f.exists():
+        raise BundleError(f"{path}: file {name} listed in the manifest is missing")
+    if not f.is_file():
+        raise BundleError(f"{path}: files[{name!r}] is not a regular file")
+    if not verify:
+        return
+    size = f.stat().st_size
+    if size != meta.get("bytes", size):
+        raise BundleError(f"{path}: {name} has {size} bytes, the manifest says {meta['bytes']}")
+    if not _matches(f, meta["sha256"]):
+        raise BundleError(f"{path}: {name} does not match its sha256 in the manifest (edited or corrupt)")
+
+
+def verify_files(path: Path, manifest: dict, verify: bool = True) -> None:
+    """Every file listed in ``files``: inside the bundle, present, a regular file and (with ``verify``) of the
+    listed size and sha256."""
+    root = Path(path).resolve()
+    for name, meta in _files(path, manifest).items():
+        _check_file(path, root, name, meta, verify)
+
+
+def loaded_files(manifest: dict) -> list[tuple[str, object]]:
+    """(field, name) of every file in the manifest that the runtime loads (the text encoder's are in its
+    checksums.json)."""
+    encoders = manifest["encoder"]
+    if not isinstance(encoders, dict) or not encoders:
+        raise BundleError("encoder must map precisions (fp32, int8, ...) to files")
+    prototypes = manifest["prototypes"]
+    return [*((f"encoder.{k}", v) for k, v in encoders.items()),
+            ("prototypes.file", prototypes.get("file") if isinstance(prototypes, dict) else None)]
 
 
 def load_bundle(path: str | Path = DEFAULT_BUNDLE, verify: bool = True) -> Bundle:
-    """Read and check a bundle: schema version, required fields, every listed file's size and sha256."""
+    """Read and check a bundle: schema version, required fields, every path inside the bundle, every file the
+    runtime loads listed in ``files``, every listed file's size and sha256 (``verify=False`` skips only these)."""
     path = Path(path)
     mf = path / MANIFEST
     if not mf.exists():
         raise BundleError(f"{path}: no {MANIFEST} (not a bundle directory)")
     try:
+        root = path.resolve(strict=True)
+    except (OSError, RuntimeError) as e:
+        raise BundleError(f"{path}: cannot resolve the bundle directory ({e})") from e
+    resolve_inside(path, root, MANIFEST, MANIFEST, named=False)
+    try:
         manifest = json.loads(mf.read_text())
     except json.JSONDecodeError as e:
         raise BundleError(f"{mf}: invalid JSON at line {e.lineno}: {e.msg}") from e
+    if not isinstance(manifest, dict):
+        raise BundleError(f"{mf}: not a JSON object")
     schema = manifest.get("schema")
     if schema != SCHEMA:
         raise BundleError(f"{mf}: schema {schema!r} is not supported (this runtime reads {SCHEMA!r})")
     for key in ("model", "input", "output", "scoring", "encoder", "prototypes", "text_encoder", "files"):
         _require(manifest, key, str(mf))
-    if verify:
-        verify_files(path, manifest)
+    try:
+        loaded = loaded_files(manifest)
+    except BundleError as e:
+        raise BundleError(f"{mf}: {e}") from None
+    if not isinstance(manifest["text_encoder"], dict):
+        raise BundleError(f"{mf}: text_encoder must be an object with the encoder's id and dir")
+    resolve_inside(path, root, "text_encoder.dir", manifest["text_encoder"].get("dir"))
+    for fld, name in loaded:  # the files the runtime loads: inside, listed, (verified below)
+        check_listed(path, root, manifest, fld, name, verify=False)
+    verify_files(path, manifest, verify)
     spec = InputSpec.from_dict(manifest["input"])
     if spec.normalization not in SUPPORTED_NORMALIZATIONS:
         raise BundleError(f"{mf}: input.normalization {spec.normalization!r} is none of this runtime's "
@@ -156,4 +331,4 @@ def load_bundle(path: str | Path = DEFAULT_BUNDLE, verify: bool = True) -> Bundl
         raise BundleError(f"{mf}: prototypes have {table.prototypes.shape[1]} granularities, output lists {len(granularities)}")
     if len(manifest["scoring"]["weights"]) != len(granularities):
         raise BundleError(f"{mf}: scoring.weights has {len(manifest['scoring']['weights'])} entries for {len(granularities)} granularities")
-    return Bundle(path=path, manifest=manifest, spec=spec, table=table, granularities=granularities)
+    return Bundle(path=path, manifest=manifest, spec=spec, table=table, granularities=granularities, verify=verify)
