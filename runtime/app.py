@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import math
 import queue
 import threading
 import time
@@ -19,9 +20,13 @@ from runtime.decisions import DecisionConfig
 from runtime.publisher import DEFAULT_ENDPOINT, Publisher
 from runtime.recognizer import Recognizer, RecognizerConfig
 from runtime.recording import Frame, RecordingWriter
+from runtime.sources import SourceError
 from runtime.vocab import VocabError, Vocabulary, read_vocab, resolve
 
 log = logging.getLogger("runtime")
+EXIT_SOURCE = 2  # the source failed (or cannot be opened; also bad settings, from the command line)
+EXIT_RECOGNITION = 3  # recognition failed (inference, scoring): a supervisor should restart
+DEFAULT_FRAME_S = 1 / 30  # a looped source of one frame repeats it at this interval
 DEFAULT_VOCAB = Path(__file__).parent / "assets" / "actions.txt"
 
 
@@ -41,6 +46,9 @@ class AppConfig:
     loop: bool = False
     duration: float = 0.0  # stop after this many seconds (0 = until the source ends or a signal)
     heartbeat_s: float = 1.0
+    # seconds between binding and the first event, so that subscribers already waiting (ZeroMQ reconnects every
+    # 100 ms by default) are connected before `started` (the "slow joiner"); it overlaps loading the bundle
+    startup_grace_s: float = 0.5
     adapt_state: str = ""  # save the adaptation bank here on exit, restore it on start
     save_skeletons: str = ""
     show: bool = False  # a window with the skeleton and the current action drawn over the frame
@@ -62,40 +70,91 @@ class VocabularyWatcher(threading.Thread):
     def _stamp(self):
         try:
             st = self.path.stat()
-            return st.st_mtime_ns, st.st_size
-        except FileNotFoundError:
+            return st.st_mtime_ns, st.st_size, st.st_mode
+        except OSError:  # gone, or not readable: reloading says why
             return None
 
     def run(self) -> None:
+        # nothing may end this thread but stop_event: an error is reported and the next edit is tried again
         while not self.stop_event.wait(self.interval):
-            stamp = self._stamp()
-            if stamp == self.last:
-                continue
-            self.last = stamp
             try:
-                vocab = self.app.load_vocabulary()
-            except (VocabError, BundleError) as e:
-                log.error(f"vocabulary not reloaded, keeping the last good one: {e}")
-                self.app.publisher.publish("status", event="vocabulary_error", message=str(e))
-                continue
-            self.app.recognizer.set_vocabulary(vocab)
-            log.info(f"vocabulary reloaded: {len(vocab.labels)} labels")
-            self.app.publisher.publish("status", event="vocabulary_loaded", message=f"{len(vocab.labels)} labels",
-                                       labels=vocab.labels, encoded_on_device=vocab.encoded_on_device,
-                                       vocab_id=vocab.fingerprint)
+                self.check()
+            except Exception as e:
+                log.exception("vocabulary watcher: unexpected error (still watching)")
+                self._report(e)
+
+    def _report(self, e: Exception) -> None:
+        message = str(e) if isinstance(e, (VocabError, BundleError)) else f"{self.path}: {type(e).__name__}: {e}"
+        try:
+            self.app.publisher.publish("status", event="vocabulary_error", message=message)
+        except Exception:
+            log.exception("vocabulary watcher: cannot publish the error")
+
+    def check(self) -> None:
+        """Reload when the file changed (one poll)."""
+        stamp = self._stamp()
+        if stamp == self.last:
+            return
+        self.last = stamp
+        try:
+            vocab = self.app.load_vocabulary()
+        except Exception as e:  # a broken file, a folder in its place, no permission, an encoder failure...
+            log.error(f"vocabulary not reloaded, keeping the last good one: "
+                      f"{e if isinstance(e, (VocabError, BundleError)) else f'{type(e).__name__}: {e}'}")
+            self._report(e)
+            return
+        self.app.recognizer.set_vocabulary(vocab)
+        log.info(f"vocabulary reloaded: {len(vocab.labels)} labels")
+        self.app.publisher.publish("status", event="vocabulary_loaded", message=f"{len(vocab.labels)} labels",
+                                   labels=vocab.labels, encoded_on_device=vocab.encoded_on_device,
+                                   vocab_id=vocab.fingerprint)
+
+
+def check_config(config: AppConfig) -> None:
+    """Refuse settings that would only fail later, in a thread (a ValueError naming the setting)."""
+    rc = config.recognizer
+
+    def need(name: str, value, ok: bool, what: str):
+        if not ok or (isinstance(value, float) and not math.isfinite(value)):
+            raise ValueError(f"{name} must be {what}, got {value!r}")
+
+    need("speed", config.speed, config.speed > 0, "> 0")
+    need("duration", config.duration, config.duration >= 0, ">= 0 (0: no limit)")
+    need("heartbeat_s", config.heartbeat_s, config.heartbeat_s > 0, "> 0")
+    need("startup_grace_s", config.startup_grace_s, config.startup_grace_s >= 0, ">= 0")
+    need("threads", config.threads, config.threads >= 0, ">= 0")
+    need("top_k", rc.top_k, isinstance(rc.top_k, int) and rc.top_k >= 1, "an integer >= 1")
+    need("stride", rc.stride, isinstance(rc.stride, int) and rc.stride >= 1, "an integer >= 1")
+    if rc.window_seconds is not None:
+        need("window_seconds", rc.window_seconds, rc.window_seconds > 0, "> 0 (or None: the bundle's)")
+    need("min_coverage", rc.min_coverage, 0 < rc.min_coverage <= 1, "in (0, 1]")
+    need("person_timeout", rc.person_timeout, rc.person_timeout > 0, "> 0")
+    if rc.unknown_threshold is not None:
+        need("unknown_threshold", rc.unknown_threshold, -1 <= rc.unknown_threshold <= 1, "a cosine in [-1, 1]")
+    for label, value in rc.thresholds.items():
+        need(f"threshold of {label!r}", value, -1 <= value <= 1, "a cosine in [-1, 1]")
 
 
 class App:
     def __init__(self, config: AppConfig, source_info: dict | None = None):
+        check_config(config)
         self.config = config
+        info = source_info or {}
+        # bound first: the start-up grace for subscribers runs while the bundle loads
+        self.publisher = Publisher(config.bind, config.source_id or info.get("name", "source"), config.bind_wide,
+                                   config.curve or None, grace_s=config.startup_grace_s)
+        try:
+            self._load(config, info)
+        except BaseException:
+            self.publisher.close()
+            raise
+
+    def _load(self, config: AppConfig, info: dict) -> None:
         self.bundle = load_bundle(config.bundle) if config.bundle else load_bundle()
         self._text_encoder = None
         self._text_lock = threading.Lock()
         self.backend = create_backend(self.bundle, config.backend, config.precision, config.threads)
         vocab = self.load_vocabulary()
-        info = source_info or {}
-        self.publisher = Publisher(config.bind, config.source_id or info.get("name", "source"), config.bind_wide,
-                                   config.curve or None)
         self.recognizer = Recognizer(self.bundle, self.backend, vocab, self.publisher, config.recognizer,
                                      tracking=info.get("tracking", "single-person"))
         if config.adapt_state and self.recognizer.adapter is not None and Path(config.adapt_state).exists():
@@ -112,8 +171,9 @@ class App:
         self.frames: queue.Queue = queue.Queue(maxsize=64)
         self.worker = threading.Thread(target=self._recognise, daemon=True, name="recognition")
         self.worker_error: Exception | None = None
-        self.source_state = (source_info or {}).get("state")
+        self.source_state = info.get("state")
         self.queue_drops = 0
+        self.dropped_before = 0  # frames the capture of earlier passes dropped (--loop)
         self.video_writer = None
 
     # -------------------------------------------------------------------------------- vocabulary
@@ -129,11 +189,11 @@ class App:
 
     def _preload_text_encoder(self) -> None:
         """Load it in the background, so that a vocabulary edit with a new label reloads in well under a second."""
-        if (self.bundle.text_encoder_dir() / "model.onnx").exists():
-            try:
+        try:  # text_encoder_dir() verifies the folder's checksums, so it can fail too
+            if (self.bundle.text_encoder_dir() / "model.onnx").exists():
                 self.text_encoder()
-            except BundleError as e:
-                log.warning(f"text encoder unusable, new labels cannot be encoded: {e}")
+        except BundleError as e:
+            log.warning(f"text encoder unusable, new labels cannot be encoded: {e}")
 
     def load_vocabulary(self) -> Vocabulary:
         entries = read_vocab(self.config.vocab)
@@ -146,17 +206,29 @@ class App:
             except BundleError as e:
                 missing = [e_.label for e_ in entries if e_.description or e_.label.lower() not in index]
                 raise VocabError(f"{self.config.vocab}: {', '.join(map(repr, missing))} need the text encoder: {e}") from e
-        return resolve(entries, self.bundle.table, encoder, len(self.bundle.granularities))
+        vocab = resolve(entries, self.bundle.table, encoder, len(self.bundle.granularities))
+        self._warn_thresholds(vocab)
+        return vocab
+
+    def _warn_thresholds(self, vocab: Vocabulary) -> None:
+        labels = {label.lower() for label in vocab.labels}
+        stray = [k for k in self.config.recognizer.thresholds if k.lower() not in labels]
+        if stray:
+            log.warning(f"--threshold for {', '.join(map(repr, stray))}: not in the vocabulary {self.config.vocab} "
+                        "(no effect unless a label of that name is added)")
 
     # ---------------------------------------------------------------------------------- running
     def _heartbeat(self) -> None:
         interval = self.config.heartbeat_s
         while not self.stop_event.wait(interval):
-            if self.config.realtime:
-                self.recognizer.tick(time.monotonic())
-            if self.source_state is not None:
-                self.recognizer.dropped_frames = self.source_state.dropped + self.queue_drops
-            self.publisher.publish("heartbeat", **self.recognizer.health(interval))
+            try:
+                if self.config.realtime:
+                    self.recognizer.tick(time.monotonic())
+                if self.source_state is not None:
+                    self.recognizer.dropped_frames = self.source_state.dropped + self.dropped_before + self.queue_drops
+                self.publisher.publish("heartbeat", **self.recognizer.health(interval))
+            except Exception:  # a heartbeat that fails once must not end the heartbeats
+                log.exception("heartbeat failed")
 
     def _recognise(self) -> None:
         while True:
@@ -164,11 +236,18 @@ class App:
             try:
                 if item is None:
                     return
-                self.recognizer.push(*item)
-            except Exception as e:  # an inference failure must not die silently in a thread
+                if self.worker_error is None:  # after a failure, frames are only drained (the feeder may wait)
+                    self.recognizer.push(*item)
+            except Exception as e:  # an inference failure must not die silently in a thread: say what, and stop
                 log.exception("recognition failed")
                 self.worker_error = e
                 self.stop_event.set()
+                try:
+                    self.publisher.publish("status", event="recognition_error",
+                                           message=f"recognition failed: {type(e).__name__}: {e}; stopping "
+                                                   f"(exit code {EXIT_RECOGNITION})", error=type(e).__name__)
+                except Exception:
+                    log.exception("cannot publish the recognition failure")
             finally:
                 self.frames.task_done()
 
@@ -187,6 +266,12 @@ class App:
                     self.queue_drops += 1
                 except queue.Empty:
                     pass
+
+    def set_source_state(self, state) -> None:
+        """A source reopened for the next pass (--loop): count on from the last one's figures."""
+        if self.source_state is not None:
+            self.dropped_before += self.source_state.dropped
+        self.source_state = state
 
     def _draw(self) -> None:
         state = self.source_state
@@ -212,8 +297,9 @@ class App:
         self.stop_event.set()
 
     def run(self, open_frames, info: dict) -> int:
-        """Feed frames from ``open_frames()`` until the source ends (again, with --loop), the duration passes or
-        stop() is called. Returns an exit code: 0, or 2 when the source failed."""
+        """Feed frames from ``open_frames()`` until the source ends (with --loop: forever, each pass continuing
+        the timeline of the last), the duration passes or stop() is called. Returns an exit code: 0, 2 when the
+        source failed (or has nothing to loop), 3 when recognition failed."""
         pub, rec, cfg = self.publisher, self.recognizer, self.config
         pub.publish("status", event="started", message=f"{info.get('name', '')} via {self.backend.describe()}",
                     bundle=str(self.bundle.path), backend=self.backend.describe(), labels=rec.vocab.labels,
@@ -229,47 +315,82 @@ class App:
         self.worker.start()
         code = 0
         start = time.monotonic()
+        self._t_base = None  # monotonic time of the source's time 0 (the first pass)
+        self._resume_at = None  # with --loop: where on the source's timeline the next pass starts
         try:
-            while not self.stop_event.is_set():
-                code = self._feed(open_frames(), start)
+            while not self.stop_event.is_set() and not self._expired(start):
+                try:
+                    frames = open_frames()
+                except Exception as e:  # a source that cannot be reopened (--loop)
+                    code = self._source_failed(e)
+                    break
+                try:
+                    code = self._feed(frames, start)
+                finally:
+                    close = getattr(frames, "close", None)
+                    if close is not None:  # a generator left early (stop, duration): release its capture now
+                        close()
                 if code != 0 or not cfg.loop:
                     break
         finally:
             self.close()
+        if self.worker_error is not None:
+            return EXIT_RECOGNITION
         return code
 
+    def _expired(self, start: float) -> bool:
+        return bool(self.config.duration) and time.monotonic() - start >= self.config.duration
+
+    def _source_failed(self, e: Exception) -> int:
+        log.error(f"source failed: {e}")
+        self.frames.join()
+        self.publisher.publish("status", event="source_error", message=str(e))
+        return EXIT_SOURCE
+
     def _feed(self, frames, start: float) -> int:
+        """One pass over a source. Times are kept on one timeline across passes, so that a looped source is
+        paced at its own rate (the next pass starts one frame interval after the last frame) and the
+        recogniser's clock never goes back."""
         cfg = self.config
-        t_base = None
+        shift, n, first_t, last_t = None, 0, 0.0, 0.0
         try:
             for frame in frames:
                 if self.stop_event.is_set():
                     return 0
                 frame: Frame
-                if t_base is None:
-                    t_base = time.monotonic() - frame.t / cfg.speed
+                if shift is None:
+                    shift = 0.0 if self._resume_at is None else self._resume_at - frame.t
+                    first_t = frame.t
+                n, last_t = n + 1, frame.t
+                st = shift + frame.t  # seconds on the (continued) source timeline
+                if self._t_base is None:
+                    self._t_base = time.monotonic() - st / cfg.speed
                 if cfg.realtime:
-                    wait = t_base + frame.t / cfg.speed - time.monotonic()
+                    wait = self._t_base + st / cfg.speed - time.monotonic()
                     if wait > 0 and self.stop_event.wait(wait):
                         return 0
                     t = time.monotonic()
                 else:
-                    t = t_base + frame.t
+                    t = self._t_base + st
                 self._hand_over(t, frame.people, lossless=not cfg.realtime)
                 if self.recorder is not None:
                     self.recorder.write(t - start, frame.people)
                 if cfg.show or cfg.record:
                     self._draw()
-                if cfg.duration and time.monotonic() - start >= cfg.duration:
+                if self._expired(start):
                     return 0
         except Exception as e:  # a source that fails mid-stream: say so, flush what was decided, exit non-zero
-            log.error(f"source failed: {e}")
-            self.frames.join()
-            self.publisher.publish("status", event="source_error", message=str(e))
-            return 2
+            return self._source_failed(e)
         self.frames.join()  # what the source delivered is recognised before saying it ended
         if self.worker_error is not None:
-            return 2
+            return 0  # run() reports it
+        if cfg.loop:
+            if n == 0:
+                return self._source_failed(SourceError(f"{self.publisher.source}: the source has no frames to loop"))
+            period = (last_t - first_t) / (n - 1) if n > 1 and last_t > first_t else DEFAULT_FRAME_S
+            self._resume_at = shift + last_t + period
+            log.debug(f"source ended, looping ({n} frames)")
+            return 0
         summary = self.recognizer.summary()
         log.info(f"source ended: {summary['message']}")  # a user sees "not recognised" apart from "not running"
         message = summary.pop("message")
@@ -283,7 +404,10 @@ class App:
         if self.worker.is_alive():
             self.frames.put(None)
             self.worker.join(timeout=10)
-        self.recognizer.close("shutdown")
+        try:
+            self.recognizer.close("shutdown")
+        except Exception:
+            log.exception("ending the active actions failed")
         if self.video_writer is not None:
             self.video_writer.release()
         if self.config.show:
@@ -303,10 +427,13 @@ class App:
 
 def recognizer_config(args) -> RecognizerConfig:
     thresholds = {}
-    for item in args.threshold or []:
-        label, sep, value = item.rpartition("=")
-        if not sep:
-            raise SystemExit(f"--threshold expects LABEL=VALUE, got {item!r}")
+    for item in args.threshold or []:  # (label, value) from the parser's type; "LABEL=VALUE" strings also do
+        if isinstance(item, str):
+            label, sep, value = item.rpartition("=")
+            if not sep or not label.strip():
+                raise ValueError(f"--threshold expects LABEL=VALUE, got {item!r}")
+            item = (label, float(value))
+        label, value = item
         thresholds[label.strip()] = float(value)
     return RecognizerConfig(
         stride=args.stride, window_seconds=args.window or None, top_k=args.top_k, adapt=args.adapt,

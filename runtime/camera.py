@@ -4,12 +4,16 @@ Recognise actions from a camera, a video, a stream or recorded skeletons, agains
 actions.txt (edit it while running: it reloads within a second), and publish the results as a ZeroMQ event
 stream on tcp://127.0.0.1:5556 (topics zsar.prediction, zsar.action.start, zsar.action.end, zsar.heartbeat,
 zsar.status; see the README). Watch it with: python -m runtime.listen
+
+Exit codes: 0 (the source ended, --duration passed, SIGINT/SIGTERM), 2 (bad settings, bundle, vocabulary or source;
+the source failed), 3 (recognition failed). Out-of-range options are refused before anything starts.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import signal
 import sys
 
@@ -21,6 +25,43 @@ from runtime.sources import SourceError, open_source
 from runtime.vocab import VocabError
 
 
+def _number(kind: type, ok, what: str):
+    """An argparse type: a finite number of ``kind`` for which ``ok(value)`` holds; else a clear error."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            what_kind = "an integer" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"expects {what_kind}, got {text!r}") from None
+        if not math.isfinite(value) or not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
+        return value
+
+    parse.__name__ = f"{kind.__name__} {what}"
+    return parse
+
+
+positive_int = _number(int, lambda v: v > 0, "an integer > 0")
+non_negative_int = _number(int, lambda v: v >= 0, "an integer >= 0")
+positive_float = _number(float, lambda v: v > 0, "a number > 0")
+non_negative_float = _number(float, lambda v: v >= 0, "a number >= 0")
+fraction = _number(float, lambda v: 0 < v <= 1, "a number in (0, 1]")
+cosine = _number(float, lambda v: -1 <= v <= 1, "a cosine in [-1, 1]")
+field_of_view = _number(float, lambda v: 0 < v < 180, "an angle in degrees in (0, 180)")
+
+
+def label_threshold(text: str) -> tuple[str, float]:
+    """--threshold LABEL=VALUE (the last '=' separates, so a label may hold one)."""
+    label, sep, value = text.rpartition("=")
+    if not sep or not label.strip():
+        raise argparse.ArgumentTypeError(f"expects LABEL=VALUE, got {text!r}")
+    try:
+        return label.strip(), cosine(value.strip())
+    except argparse.ArgumentTypeError as e:
+        raise argparse.ArgumentTypeError(f"{label.strip()!r}: {e}") from None
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m runtime.camera", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -29,37 +70,39 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--bundle", default="", help="model bundle directory (default: the one that ships)")
     g.add_argument("--backend", default="auto", choices=BACKENDS, help="auto: TensorRT, then onnxruntime CUDA, then CPU")
     g.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "int8"])
-    g.add_argument("--threads", type=int, default=0, help="inference threads (0: onnxruntime's default)")
+    g.add_argument("--threads", type=non_negative_int, default=0, help="inference threads (0: onnxruntime's default)")
     g = ap.add_argument_group("source")
     g.add_argument("--source", default="0", help="camera index or device, video file, rtsp/http URL, 'demo', "
                                                   "a recording (.jsonl) or an NTU .skeleton file")
     g.add_argument("--source-id", default="", help="name of this source in every event (default: from the source)")
     g.add_argument("--realtime", action=argparse.BooleanOptionalAction, default=True,
                    help="replay files at their own pace (--no-realtime: as fast as possible)")
-    g.add_argument("--speed", type=float, default=1.0, help="replay speed factor for files")
+    g.add_argument("--speed", type=positive_float, default=1.0, help="replay speed factor for files")
     g.add_argument("--loop", action="store_true", help="replay a file source forever")
-    g.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds")
+    g.add_argument("--duration", type=non_negative_float, default=0.0,
+                   help="stop after this many seconds (0: until the source ends, or never with --loop)")
     g.add_argument("--seed", type=int, default=0, help="seed of the demo source")
     g = ap.add_argument_group("pose (camera, video and stream sources)")
     g.add_argument("--pose", choices=["solutions", "tasks"], default=None,
                    help="MediaPipe API: solutions (default; bundled model, one person) or tasks (needs --pose-model)")
     g.add_argument("--pose-model", default="", help="a MediaPipe PoseLandmarker .task file (selects the Tasks API)")
-    g.add_argument("--max-people", type=int, default=1, help="people to track (Tasks API only)")
-    g.add_argument("--max-fps", type=float, default=0.0, help="cap pose frames per second (weak devices)")
-    g.add_argument("--fov", type=float, default=65.0, help="camera horizontal field of view in degrees")
+    g.add_argument("--max-people", type=positive_int, default=1, help="people to track (Tasks API only)")
+    g.add_argument("--max-fps", type=non_negative_float, default=0.0, help="cap pose frames per second (weak devices)")
+    g.add_argument("--fov", type=field_of_view, default=65.0, help="camera horizontal field of view in degrees")
     g.add_argument("--mirror", action="store_true", help="the camera image is mirrored (selfie view)")
     g = ap.add_argument_group("recognition")
-    g.add_argument("--stride", type=int, default=8, help="frames between two windows of a person")
-    g.add_argument("--window", type=float, default=0.0, help="seconds of motion per window (default: the bundle's)")
-    g.add_argument("--top-k", type=int, default=5)
+    g.add_argument("--stride", type=positive_int, default=8, help="frames between two windows of a person")
+    g.add_argument("--window", type=non_negative_float, default=0.0, help="seconds of motion per window (0, the default: the bundle's)")
+    g.add_argument("--top-k", type=positive_int, default=5, help="labels in each prediction")
     g.add_argument("--adapt", action=argparse.BooleanOptionalAction, default=True,
                    help="refine class prototypes from confident windows (on-device adaptation)")
     g.add_argument("--adapt-state", default="", help="save the adaptation bank here on exit, restore it on start")
-    g.add_argument("--unknown-threshold", type=float, default=None,
+    g.add_argument("--unknown-threshold", type=cosine, default=None,
                    help="weighted cosine below which a window is 'unknown' (default: the bundle's calibrated value)")
-    g.add_argument("--threshold", action="append", metavar="LABEL=VALUE", help="per-label threshold (repeatable)")
-    g.add_argument("--smoothing", type=float, default=0.5, help="weight of the newest window in the moving average")
-    g.add_argument("--min-duration", type=float, default=0.5, help="seconds before an action starts or switches")
+    g.add_argument("--threshold", action="append", type=label_threshold, metavar="LABEL=VALUE",
+                   help="per-label threshold, a cosine in [-1, 1] (repeatable; a label not in the vocabulary is warned about)")
+    g.add_argument("--smoothing", type=fraction, default=0.5, help="weight of the newest window in the moving average")
+    g.add_argument("--min-duration", type=non_negative_float, default=0.5, help="seconds before an action starts or switches")
     g.add_argument("--no-predictions", action="store_true", help="publish only start/end events, heartbeats, status")
     g = ap.add_argument_group("event stream")
     g.add_argument("--bind", default=DEFAULT_ENDPOINT, help="ZeroMQ PUB endpoint")
@@ -102,7 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     def open_frames():
         if first:
             return first.pop()
-        return open_source(args.source, **source_kw)[0]
+        frames_again, info_again = open_source(args.source, **source_kw)
+        if info_again.get("state") is not None:
+            app.set_source_state(info_again["state"])
+        return frames_again
 
     return app.run(open_frames, info)
 

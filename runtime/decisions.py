@@ -25,6 +25,14 @@ class DecisionConfig:
     min_duration: float = 0.5  # seconds a candidate must persist before it starts (and switches)
     default_threshold: float = 0.3  # used when the bundle has no calibrated threshold
 
+    def __post_init__(self):
+        checks = [("smoothing", 0 < self.smoothing <= 1, "in (0, 1]"), ("enter_margin", self.enter_margin >= 0, ">= 0"),
+                  ("exit_margin", self.exit_margin >= 0, ">= 0"), ("min_duration", self.min_duration >= 0, ">= 0"),
+                  ("default_threshold", -1 <= self.default_threshold <= 1, "in [-1, 1]")]
+        for name, ok, what in checks:
+            if not ok:  # also false for NaN
+                raise ValueError(f"decisions: {name} must be {what}, got {getattr(self, name)!r}")
+
 
 @dataclass
 class Started:

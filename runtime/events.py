@@ -15,9 +15,12 @@ Topics and their own fields:
                        reason ("ended" | "replaced" | "person_lost" | "vocabulary_changed" | "shutdown")
     zsar.heartbeat     every second: uptime_s, fps_in, windows_per_s, dropped_frames, people, backend,
                        latency_ms {preprocess, encoder, scoring, decisions, publish, adaptation} (median over the
-                       last second), vocab_size, vocab_id, tracking ("single-person" | "multi-person")
+                       last second), vocab_size, vocab_id, tracking ("single-person" | "multi-person"),
+                       last_status {event, message, seq, ts} (the latest status event, for late subscribers)
     zsar.status        event ("started" | "vocabulary_loaded" | "vocabulary_error" | "source_ended" |
-                       "source_error" | "stopping"), message, and event-specific fields
+                       "source_error" | "recognition_error" | "stopping"), message, and event-specific fields
+The first event waits a start-up grace (0.5 s after binding) so that subscribers already waiting receive
+"started"; a subscriber that connects later learns the latest status from a heartbeat's last_status.
 Scores are weighted cosine similarities in [-1, 1]; probs are softmax over the vocabulary at the bundle's
 logit scale.
 """
@@ -44,6 +47,8 @@ FIELDS: dict[str, dict[str, type | tuple]] = {
     "status": {"event": str, "message": str},
 }
 END_REASONS = ("ended", "replaced", "person_lost", "vocabulary_changed", "shutdown")
+STATUS_EVENTS = ("started", "vocabulary_loaded", "vocabulary_error", "source_ended", "source_error",
+                 "recognition_error", "stopping")
 
 
 def validate(topic: str, payload: dict) -> None:
@@ -68,5 +73,9 @@ def validate(topic: str, payload: dict) -> None:
         for item in payload["top_k"]:
             if set(item) != {"label", "score", "prob"}:
                 raise ValueError(f"prediction top_k entries need label, score, prob: {item}")
+    if kind == "heartbeat" and "last_status" in payload:
+        last = payload["last_status"]
+        if not isinstance(last, dict) or not {"event", "message", "seq", "ts"} <= set(last):
+            raise ValueError(f"heartbeat: last_status needs event, message, seq, ts: {last}")
     if kind == "action.end" and payload["reason"] not in END_REASONS:
         raise ValueError(f"action.end reason {payload['reason']!r} not in {END_REASONS}")

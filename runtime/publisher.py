@@ -1,6 +1,14 @@
 """The ZeroMQ PUB side of the event stream: binds (loopback by default), stamps the common fields, sends
 ``[topic, json]``. Binding beyond loopback is an explicit choice; CURVE encryption with client authentication
-is available for it (keys made by ``python -m runtime.keys``)."""
+is available for it (keys made by ``python -m runtime.keys``).
+
+Status at start-up (ZeroMQ's "slow joiner": a PUB socket drops what it sends before a subscriber's connection and
+subscription have arrived, and a subscriber that waits for the runtime reconnects only every 100 ms by default):
+  - the first event waits until ``grace_s`` after binding, so a subscriber that is already waiting gets
+    everything from the ``started`` status on, a fast failure included;
+  - every heartbeat carries ``last_status`` (event, message, seq, ts of the latest status event), so a
+    subscriber that connects later learns the state within a heartbeat (last-value cache, without duplicates
+    in the sequence numbers)."""
 
 from __future__ import annotations
 
@@ -34,7 +42,8 @@ def is_loopback(endpoint: str) -> bool:
 
 class Publisher:
     def __init__(self, endpoint: str = DEFAULT_ENDPOINT, source: str = "", allow_wide: bool = False,
-                 curve_dir: str | Path | None = None, hwm: int = 1000, context: zmq.Context | None = None):
+                 curve_dir: str | Path | None = None, hwm: int = 1000, context: zmq.Context | None = None,
+                 grace_s: float = 0.0):
         if not is_loopback(endpoint) and not allow_wide:
             raise ValueError(f"{endpoint} binds beyond loopback: pass --bind-wide to allow it (and consider --curve)")
         self.ctx = context or zmq.Context.instance()
@@ -55,6 +64,8 @@ class Publisher:
         self.source = source
         self.seq = 0
         self.lock = threading.Lock()  # the heartbeat and the recogniser publish from different threads
+        self.ready_at = time.monotonic() + grace_s  # no event before this (subscribers connecting)
+        self.last_status: dict | None = None
 
     def _curve(self, directory: Path) -> None:
         from zmq.auth import load_certificate
@@ -75,10 +86,20 @@ class Publisher:
 
     def publish(self, kind: str, **fields) -> dict:
         with self.lock:
+            if self.ready_at:
+                wait = self.ready_at - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                self.ready_at = 0.0
             self.seq += 1
+            if kind == "heartbeat" and self.last_status is not None:
+                fields = {**fields, "last_status": self.last_status}
             payload = {"schema": SCHEMA, "type": kind, "seq": self.seq, "ts": time.time(), "mono": time.monotonic(),
                        "source": self.source, **fields}
             self.sock.send_multipart([TOPICS[kind].encode(), json.dumps(payload).encode()])
+            if kind == "status":
+                self.last_status = {"event": payload.get("event"), "message": payload.get("message"),
+                                    "seq": payload["seq"], "ts": payload["ts"]}
         return payload
 
     def close(self) -> None:

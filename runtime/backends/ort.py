@@ -48,7 +48,7 @@ class OrtBackend(Backend):
             providers[0] = (provider, {"trt_engine_cache_enable": True, "trt_engine_cache_path": str(cache),
                                        "trt_timing_cache_enable": True, "trt_fp16_enable": precision != "int8",
                                        "trt_int8_enable": precision == "int8"})
-        path = bundle.path / encoders[key]
+        path = bundle.file(key)  # checked against its sha256 again right before the session opens it
         try:
             self.session = ort.InferenceSession(str(path), opts, providers=providers)
         except Exception as e:  # onnxruntime raises its own exception types
