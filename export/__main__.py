@@ -8,6 +8,10 @@ Writes a model bundle (ARCHITECTURE.md, contract 1) from a training run:
   text_encoder/       ONNX text encoder + tokenizer (--no-text-encoder leaves it for setup to make)
   manifest.json       everything the device needs, with checksums and calibration results
 
+The arguments are checked before anything is written. The bundle is built in a temporary folder beside BUNDLE_DIR,
+loaded back as the device would load it, and only then swapped in: a failed export leaves a previous bundle as it
+was. A BUNDLE_DIR that exists, is not empty and is not a bundle is refused unless --overwrite is given.
+
 Example (the default bundle that ships with the runtime):
   python -m export --run runs/pgfa-synthetic-ship --out runtime/assets/default_bundle --label-sets ntu120 --no-text-encoder
 """
@@ -16,8 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import pickle
 import shutil
+import sys
 import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +33,7 @@ import numpy as np
 from calibration import agreement, select, threshold
 from export import onnx_export, quantize
 from export.bundle import build_table, manifest_for, write_manifest
+from runtime.bundle import MANIFEST
 from runtime.skeleton import InputSpec, preprocess
 from runtime.synth import IDLE, SynthConfig, generate, sample_seed
 from train import checkpoint
@@ -32,6 +41,118 @@ from train.data.loading import load_parts
 from train.text.class_text import class_text_embeddings
 from train.text.descriptions import load_descriptions
 from train.text.encoders import create_text_encoder
+
+
+class ExportError(Exception):
+    """A bad argument or an output folder that must not be replaced: one line on stderr, exit status 2."""
+
+
+def is_bundle(d: Path) -> bool:
+    """Whether ``d`` holds a model bundle (a manifest.json of some zsar.bundle schema): one export may replace."""
+    try:
+        m = json.loads((d / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(m, dict) and str(m.get("schema", "")).startswith("zsar.bundle/")
+
+
+def _check_out(out: Path, run_dir: Path, overwrite: bool) -> Path:
+    """The folder to write (a link's target), after checking that writing it destroys nothing it must not."""
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"--out {out}: exists and is not a directory")
+    real_out, real_run, cwd = out.resolve(), run_dir.resolve(), Path.cwd().resolve()
+    if real_out == real_run or real_out in real_run.parents:
+        raise ExportError(f"--out {out}: would replace the training run {run_dir} that it is exported from")
+    if real_out == cwd or real_out in cwd.parents:
+        raise ExportError(f"--out {out}: is the current directory or holds it; name the bundle folder itself")
+    if out.is_dir() and any(out.iterdir()) and not is_bundle(out) and not overwrite:
+        raise ExportError(f"--out {out}: exists, is not empty and is not a model bundle (no {MANIFEST}); "
+                          "refusing to replace it (choose another folder, or pass --overwrite)")
+    parent = real_out.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise ExportError(f"--out {out}: cannot write in {parent}")
+    return real_out  # a link's target: the bundle is replaced where the link points
+
+
+def check_args(args: argparse.Namespace) -> tuple[Path, Path, list[tuple[str, str | None]]]:
+    """Every argument checked before anything is written: (run directory, bundle folder, vocabulary entries)."""
+    run_dir = Path(args.run)
+    if not run_dir.is_dir():
+        raise ExportError(f"--run {run_dir}: no such directory (a training run directory holds best.pt and config.json)")
+    for name in ("best.pt", "config.json"):
+        if not (run_dir / name).is_file():
+            raise ExportError(f"--run {run_dir}: not a training run directory (no {name})")
+    try:
+        run_cfg = json.loads((run_dir / "config.json").read_text())["run"]
+    except (OSError, ValueError, KeyError, TypeError):
+        run_cfg = None
+    if not isinstance(run_cfg, dict):
+        raise ExportError(f"--run {run_dir}: config.json is not a training run's configuration")
+    vocab_entries: list[tuple[str, str | None]] = []
+    if args.vocab:
+        from runtime.vocab import VocabError, read_vocab
+
+        try:
+            vocab_entries = [(e.label, e.description) for e in read_vocab(args.vocab)]
+        except VocabError as e:
+            raise ExportError(f"--vocab {e}") from None
+    from train.text.descriptions import DescriptionError, load_descriptions
+
+    for ls in (s for s in args.label_sets.split(",") if s):
+        try:
+            load_descriptions(ls)
+        except DescriptionError as e:
+            raise ExportError(f"--label-sets {ls}: {e}") from None
+    if args.calib_recording and not Path(args.calib_recording).is_file():
+        raise ExportError(f"--calib-recording {args.calib_recording}: no such file")
+    for flag, value, ok in (("--calib", args.calib, args.calib >= 1), ("--per-class", args.per_class, args.per_class >= 1),
+                            ("--agreement-target", args.agreement_target, 0 < args.agreement_target <= 1),
+                            ("--unknown-recall", args.unknown_recall, 0 < args.unknown_recall < 1)):
+        if not ok:
+            raise ExportError(f"{flag} {value}: out of range")
+    return run_dir, _check_out(Path(args.out), run_dir, args.overwrite), vocab_entries
+
+
+def _carry_text_encoder(old: Path, new: Path, encoder) -> None:
+    """--no-text-encoder: keep the previous bundle's text encoder when it is the run's (hard links where possible)."""
+    if not (old / "text_encoder.json").is_file():
+        return
+    try:
+        meta = json.loads((old / "text_encoder.json").read_text())
+    except (OSError, ValueError):
+        meta = {}
+    if not isinstance(meta, dict) or (meta.get("id"), meta.get("checksum")) != (encoder.id, encoder.checksum):
+        print(f"{old}: not the run's text encoder ({encoder.id}); not kept (make it with "
+              "python -m export.text_encoder)")
+        return
+
+    def link_or_copy(src, dst):
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    shutil.copytree(old, new, copy_function=link_or_copy)
+
+
+def swap_in(new: Path, out: Path) -> None:
+    """Put the finished folder ``new`` at ``out`` (same parent): the previous one is renamed aside, then removed;
+    if the new one cannot be renamed in, the previous one is put back."""
+    if not out.exists():
+        new.rename(out)
+        return
+    old = out.parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
+    out.rename(old)
+    try:
+        new.rename(out)
+    except BaseException:
+        old.rename(out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    if old.exists():
+        print(f"warning: could not remove the previous bundle, set aside as {old}", file=sys.stderr)
 
 
 def _held_out(parts, spec, n_per_part: int = 400):
@@ -71,7 +192,10 @@ def main(argv: list[str] | None = None) -> Path:
     ap = argparse.ArgumentParser(prog="python -m export", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", required=True, help="training run directory (holds best.pt, config.json)")
-    ap.add_argument("--out", required=True, help="bundle directory to write (replaced if it exists)")
+    ap.add_argument("--out", required=True,
+                    help="bundle directory to write; a previous bundle there is replaced once the new one checks out")
+    ap.add_argument("--overwrite", action="store_true",
+                    help="replace --out even when it is a non-empty folder that is not a bundle (its files are deleted)")
     ap.add_argument("--vocab", help="actions.txt whose labels are added to the prototype table")
     ap.add_argument("--label-sets", default="", help="extra description sets for the table, e.g. ntu120,pku51")
     ap.add_argument("--int8", action=argparse.BooleanOptionalAction, default=True, help="also write the INT8 encoder")
@@ -83,24 +207,44 @@ def main(argv: list[str] | None = None) -> Path:
                     help="write the ONNX text encoder into the bundle (90 MB)")
     ap.add_argument("--per-class", type=int, default=12, help="synthetic runs: samples per class for calibration data")
     args = ap.parse_args(argv)
+    try:
+        return export(args)
+    except ExportError as e:
+        print(f"{ap.prog}: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def export(args: argparse.Namespace) -> Path:
     t0 = time.time()
-    run_dir = Path(args.run)
-    method, ckpt = checkpoint.load(run_dir)
+    run_dir, out, vocab_entries = check_args(args)  # before anything is written
+    try:
+        method, ckpt = checkpoint.load(run_dir)
+    except (ValueError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
+        raise ExportError(f"--run {run_dir}: cannot read best.pt ({e})") from None
     cfg = json.loads((run_dir / "config.json").read_text())["run"]
     spec = InputSpec.from_dict(ckpt["model_args"]["input_spec"])
     granularities = tuple(ckpt["model_args"]["granularities"])
     encoder = create_text_encoder(ckpt["text_encoder"]["spec"])
     if encoder.checksum != ckpt["text_encoder"]["checksum"]:
-        raise SystemExit(f"the installed text encoder {encoder.id} is not the one {run_dir} was trained with")
+        raise ExportError(f"the installed text encoder {encoder.id} is not the one {run_dir} was trained with")
 
-    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.new-{uuid.uuid4().hex[:8]}"  # same filesystem: the renames are atomic
+    tmp.mkdir()  # (not mkdtemp: the bundle keeps the usual permissions, not 0700)
+    try:
+        _build(args, tmp, run_dir, method, ckpt, cfg, spec, granularities, encoder, vocab_entries, out)
+        swap_in(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    print(f"wrote bundle {out} in {time.time() - t0:.0f} s")
+    return out
+
+
+def _build(args, out: Path, run_dir: Path, method, ckpt, cfg, spec, granularities, encoder, vocab_entries,
+           previous: Path) -> None:
+    """Everything of the bundle into ``out`` (a fresh folder), checked by loading it as the device does."""
     keep_text_encoder = out / "text_encoder"
-    if out.exists():
-        for f in out.iterdir():
-            if f != keep_text_encoder:
-                shutil.rmtree(f) if f.is_dir() else f.unlink()
-    out.mkdir(parents=True, exist_ok=True)
-
     print(f"data for calibration and checks from {cfg['data']}/{cfg['split']} ...")
     parts = load_parts(cfg["data"], cfg["split"], cfg["root"] or None, cfg["protocol"], args.per_class,
                        max(args.per_class // 2, 4), cfg["seed"], cfg["split_file"] or None, cfg.get("holdout") or None)
@@ -114,11 +258,6 @@ def main(argv: list[str] | None = None) -> Path:
     # prototype table: the run's label set first, then extra sets, then vocabulary entries
     label_set = ckpt["label_set"]
     extra_sets = [s for s in args.label_sets.split(",") if s and s != label_set]
-    vocab_entries = []
-    if args.vocab:
-        from runtime.vocab import read_vocab
-
-        vocab_entries = [(e.label, e.description) for e in read_vocab(args.vocab)]
     table = build_table(encoder, granularities, method.ensemble_text, [label_set, *extra_sets], vocab_entries)
     table.save(out / "prototypes.npz")
     # the run's own classes (a mixture may repeat a label that the table holds once)
@@ -164,6 +303,8 @@ def main(argv: list[str] | None = None) -> Path:
 
         meta = export_text_encoder(keep_text_encoder, ckpt["text_encoder"]["spec"])
         print(f"text_encoder/: {meta['id']}, max |diff| vs sentence-transformers {meta['max_abs_diff']:.1e}")
+    else:
+        _carry_text_encoder(previous / "text_encoder", keep_text_encoder, encoder)
     metrics_file = run_dir / "metrics.json"
     manifest = manifest_for(method, ckpt, run_dir, encoder, spec.to_dict(), granularities, table.prototypes.shape[-1],
                             args.int8, json.loads(metrics_file.read_text()) if metrics_file.exists() else None)
@@ -177,8 +318,7 @@ def main(argv: list[str] | None = None) -> Path:
     print(f"unknown threshold {thr['value']:.3f}: keeps {thr['known_recall']:.1%} of known windows, lets "
           f"{thr['unknown_accepted']:.1%} of unknown ones through")
     sizes = ", ".join(f"{f} {(out / f).stat().st_size / 1e6:.2f} MB" for f in files)
-    print(f"wrote bundle {out} ({len(table.labels)} labels; {sizes}) in {time.time() - t0:.0f} s")
-    return out
+    print(f"bundle checked: {len(table.labels)} labels; {sizes}")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,40 @@
 
 from __future__ import annotations
 
-from train.config import parse_args
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from train.config import ConfigError, parse_args, run_name, validate
+
+# what a run writes before its first checkpoint: a run that fails with only these is removed again
+_PRELUDE = {"config.json", "train.log"}
+
+
+def _discard(run_dir: Path, before: set[str] | None, created_top: Path | None) -> None:
+    """A failed run: remove what it wrote when that is only its prelude (config.json, train.log) and the folder
+    was absent or empty before; a folder that had content, or holds a checkpoint, is left alone."""
+    if int(os.environ.get("RANK", "0")) != 0 or not run_dir.is_dir() or before:
+        return
+    names = {p.name for p in run_dir.iterdir()}
+    if not names <= _PRELUDE:
+        return
+    log = logging.getLogger("train")
+    for h in list(log.handlers):  # the engine's log file inside the run directory
+        if isinstance(h, logging.FileHandler) and Path(h.baseFilename).parent == run_dir.resolve():
+            h.close()
+            log.removeHandler(h)
+    if before is None:  # the folder (and perhaps parents) made by this run
+        shutil.rmtree(run_dir, ignore_errors=True)
+        d = run_dir.parent
+        while created_top is not None and d != created_top.parent and d.is_dir() and not any(d.iterdir()):
+            d.rmdir()
+            d = d.parent
+    else:
+        for n in names:
+            (run_dir / n).unlink(missing_ok=True)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -17,9 +50,31 @@ def main(argv: list[str] | None = None) -> None:
         for data, ls in (("synthetic", "synthetic"), ("ntu60", "ntu60"), ("ntu120", "ntu120"), ("pku", "pku51")):
             print(f"{data:10s} splits: {', '.join(available_splits(ls))}")
         return
+    try:
+        validate(cfg)  # before the run directory exists
+    except ConfigError as e:
+        print(f"python -m train: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+    from train.data.base import DataError
     from train.engine import run
 
-    run(cfg, mcfg)
+    cfg.name = run_name(cfg)
+    run_dir = Path(cfg.resume).parent if cfg.resume else Path(cfg.out) / cfg.name
+    before = set(os.listdir(run_dir)) if run_dir.is_dir() else None
+    created_top = None
+    if before is None:
+        created_top = run_dir
+        while not created_top.parent.exists():
+            created_top = created_top.parent
+    try:
+        run(cfg, mcfg)
+    except DataError as e:  # a dataset that cannot be read: the message names the file
+        _discard(run_dir, before, created_top)
+        print(f"python -m train: error: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except BaseException:
+        _discard(run_dir, before, created_top)
+        raise
 
 
 if __name__ == "__main__":

@@ -13,8 +13,10 @@ import argparse
 import dataclasses
 import inspect
 import re
+import time
 import typing
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 DEFAULT_SPLITS = {"synthetic": "base12", "ntu60": "55_5", "ntu120": "110_10", "pku": "46_5"}
 
@@ -112,3 +114,75 @@ def parse_args(argv: list[str] | None = None):
     if not cfg.split:
         cfg.split = DEFAULT_SPLITS.get(cfg.data, "")
     return cfg, from_namespace(mcls.config_class, ns), ns.list
+
+
+class ConfigError(ValueError):
+    """A run's settings cannot work (an unknown name, a missing path): one line, before anything is written."""
+
+
+def run_name(cfg: TrainConfig) -> str:
+    """The run directory's name: --name, else method-data-split-time."""
+    return cfg.name or f"{cfg.method}-{cfg.data}-{cfg.split}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def validate(cfg: TrainConfig) -> None:
+    """Check what can be checked without reading a dataset: names (data, split, sources, protocol, optimizer) and
+    that the paths given exist. Raises ConfigError naming the flag."""
+    from train.data.base import DataError
+    from train.data.loading import DATASETS
+    from train.data.sources import get_source, list_sources
+
+    real = list_sources()
+    known = (f"known: {', '.join(DATASETS)} (alone), or sources joined by '+' from synthetic, {', '.join(real)} "
+             "(e.g. utd_mhad+nw_ucla+synthetic)")
+    if cfg.root and not Path(cfg.root).expanduser().exists():
+        raise ConfigError(f"--root {cfg.root}: no such file or directory")
+    for flag, value in (("--split-file", cfg.split_file), ("--resume", cfg.resume)):
+        if value and not Path(value).expanduser().is_file():
+            raise ConfigError(f"{flag} {value}: no such file")
+    for flag, value in (("--batch-size", cfg.batch_size), ("--per-class", cfg.per_class),
+                        ("--eval-per-class", cfg.eval_per_class)):
+        if value < 1:
+            raise ConfigError(f"{flag} {value}: must be at least 1")
+    if cfg.optimizer not in ("sgd", "adamw"):
+        raise ConfigError(f"--optimizer {cfg.optimizer}: unknown; use sgd or adamw")
+    if cfg.data in DATASETS and not cfg.holdout:
+        from train.data.splits import available_splits, get_split
+
+        label_set = "pku51" if cfg.data == "pku" else cfg.data
+        try:
+            get_split(label_set, cfg.split)
+        except KeyError:
+            raise ConfigError(f"--split {cfg.split}: unknown for --data {cfg.data}; available: "
+                              f"{', '.join(available_splits(label_set))}") from None
+        protocols = {"synthetic": None, "ntu60": ("xsub", "xview", "xset"), "ntu120": ("xsub", "xview", "xset"),
+                     "pku": ("xsub", "xview")}
+        if protocols[cfg.data] and cfg.protocol not in protocols[cfg.data]:
+            raise ConfigError(f"--protocol {cfg.protocol}: unknown for --data {cfg.data}; use "
+                              f"{' or '.join(protocols[cfg.data])}")
+        if cfg.data != "synthetic" and not cfg.root:
+            raise ConfigError(f"--root is required for --data {cfg.data}: the dataset is licensed and not shipped")
+        if cfg.data in ("ntu60", "ntu120") and not (Path(cfg.root).is_dir() or cfg.root.endswith(".npz")):
+            raise ConfigError(f"--root {cfg.root}: neither a folder of .skeleton files nor an .npz archive")
+        if cfg.data == "pku" and not Path(cfg.root).is_dir():
+            raise ConfigError(f"--root {cfg.root}: not a folder (PKU-MMD's folder holds skeleton/ and label/)")
+        return
+    sources = cfg.data.split("+")
+    for s in sources:
+        if s != "synthetic" and s not in real:
+            what = f"{s!r} cannot be mixed" if s in DATASETS else f"unknown dataset {s!r}"
+            raise ConfigError(f"--data {cfg.data}: {what}; {known}")
+    if cfg.holdout and cfg.holdout not in real:
+        raise ConfigError(f"--holdout {cfg.holdout}: not a real skeleton source; known: {', '.join(real)}")
+    from train.data.mixture import datasets_root, mixture_sources
+
+    try:
+        sources = mixture_sources(cfg.data, cfg.holdout or None)  # a source named twice, or also the holdout
+    except DataError as e:
+        raise ConfigError(str(e)) from None
+    for s in sources:
+        if s != "synthetic":
+            try:
+                get_source(s).find_root(datasets_root(cfg.root or None))
+            except DataError as e:
+                raise ConfigError(f"--root: {e}" + ("" if cfg.root else " (the default; set --root or ZSAR_DATASETS)")) from None

@@ -39,10 +39,15 @@ def load_ntu_skeletons(root: str | Path, label_set: str = "ntu60", progress: boo
     if not root.is_dir():
         raise DataError(f"{root}: not a directory")
     names = class_names(label_set)
-    files = sorted(root.rglob("*.skeleton"))
-    if not files:
-        raise DataError(f"{root}: no .skeleton files found")
     report = ScanReport()
+    files = []
+    for f in sorted(root.rglob("*.skeleton")):
+        if f.is_file():
+            files.append(f)
+        else:  # a folder (or a broken link) named *.skeleton is no sample
+            report.skip("not a regular file", f.name)
+    if not files:
+        raise DataError(f"{root}: no .skeleton files found" + (f" ({report.summary()})" if report.skipped else ""))
     missing = missing_skeleton_names()
     seqs, labels, meta = [], [], {k: [] for k in ("name", "setup", "camera", "performer", "replication")}
     for f in tqdm(files, desc=f"reading {root.name}", disable=not progress, unit="file"):
