@@ -258,10 +258,12 @@ def _build(args, out: Path, run_dir: Path, method, ckpt, cfg, spec, granularitie
     # prototype table: the run's label set first, then extra sets, then vocabulary entries
     label_set = ckpt["label_set"]
     extra_sets = [s for s in args.label_sets.split(",") if s and s != label_set]
-    table = build_table(encoder, granularities, method.ensemble_text, [label_set, *extra_sets], vocab_entries)
+    names = bool(getattr(method.cfg, "label_text", False))
+    table = build_table(encoder, granularities, method.ensemble_text, [label_set, *extra_sets], vocab_entries, names)
     table.save(out / "prototypes.npz")
     # the run's own classes (a mixture may repeat a label that the table holds once)
-    set_protos = class_text_embeddings(load_descriptions(label_set), encoder, granularities, method.ensemble_text)[0]
+    set_protos = class_text_embeddings(load_descriptions(label_set), encoder, granularities, method.ensemble_text,
+                                       names)[0]
     weights, scale = method.weights.numpy(), float(method.logit_scale.detach())
 
     fp32 = onnx_export.export_encoder(method, held_x, out / "encoder.onnx")

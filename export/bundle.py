@@ -21,13 +21,14 @@ PROBE_TEXT = "A person raises one hand above the head and waves it from side to 
 
 
 def build_table(encoder: TextEncoder, granularities: tuple[str, ...], ensemble: bool, label_sets: list[str],
-                extra: list[tuple[str, str | None]] = ()) -> PrototypeTable:
+                extra: list[tuple[str, str | None]] = (), names: bool = False) -> PrototypeTable:
     """Prototypes for every class of the label sets (first set wins on duplicate labels), then for extra
-    (label, description) entries, e.g. from a vocabulary file."""
+    (label, description) entries, e.g. from a vocabulary file. ``names``: the run's text recipe
+    (``train.text.class_text``), so the table holds what the model was trained against."""
     labels, texts, protos, aliases, seen = [], [], [], [], set()
     for ls in label_sets:
         d = load_descriptions(ls)
-        emb, tx = class_text_embeddings(d, encoder, granularities, ensemble)
+        emb, tx = class_text_embeddings(d, encoder, granularities, ensemble, names)
         for c, e, t in zip(d.classes, emb, tx):
             if c.label.lower() in seen:
                 continue
@@ -82,6 +83,7 @@ def manifest_for(method, ckpt: dict, run_dir: Path, encoder: TextEncoder, spec_d
             "id": encoder.id, "checksum": encoder.checksum, "dir": "text_encoder",
             "generated_by": "python -m export.text_encoder --out <bundle>/text_encoder",
             "label_prompt": "a person {label}",
+            "label_text": bool(getattr(method.cfg, "label_text", False)),  # table recipe: labels in the ensemble
         },
         "adaptation": dataclasses.asdict(AdaptationConfig()),
     }

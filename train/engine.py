@@ -74,11 +74,11 @@ def _logging(run_dir: Path | None, rank: int) -> None:
     log.propagate = False
 
 
-def class_text_bank(cfg: TrainConfig, method_cls, label_set: str):
+def class_text_bank(cfg: TrainConfig, method_cls, label_set: str, names: bool = False):
     encoder = create_text_encoder(cfg.text_encoder)
     desc = load_descriptions(cfg.descriptions or label_set)
     check_against(desc, class_names(label_set))
-    bank, texts = class_text_embeddings(desc, encoder, method_cls.granularities, method_cls.ensemble_text)
+    bank, texts = class_text_embeddings(desc, encoder, method_cls.granularities, method_cls.ensemble_text, names)
     return bank, texts, encoder, desc
 
 
@@ -290,13 +290,14 @@ def run(cfg: TrainConfig, mcfg: MethodConfig) -> Path | None:
                        cfg.seed, cfg.split_file or None, cfg.holdout or None)
     label_set = parts.split.label_set
     log.info(f"{parts.split.describe()}\nsamples: {parts.summary()}")
-    bank_np, texts, encoder, desc = class_text_bank(cfg, method_cls, label_set)
+    bank_np, texts, encoder, desc = class_text_bank(cfg, method_cls, label_set, mcfg.label_text)
     bank = torch.from_numpy(bank_np).to(device)
     variants = None
     if mcfg.text_augment:
         from train.text.class_text import text_variants
 
-        variants = torch.from_numpy(text_variants(desc, encoder, method_cls.granularities, True)[0]).to(device)
+        variants = torch.from_numpy(text_variants(desc, encoder, method_cls.granularities, True,
+                                                  mcfg.label_text)[0]).to(device)
     text_rng = torch.Generator().manual_seed(cfg.seed + 1000 * rank)
     spec = InputSpec(frames=mcfg.frames, persons=mcfg.persons, normalization=mcfg.normalization)
 

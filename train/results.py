@@ -47,20 +47,30 @@ def run_command(cfg: dict) -> str:
     return " ".join(parts)
 
 
-CROSSDATA_START, CROSSDATA_END = "<!-- crossdata:start -->", "<!-- crossdata:end -->"
+# Benchmarks whose runs take too long for this page's own run write docs/results/<name>.md; the page includes
+# each between markers, and the benchmark replaces its section in place when it reruns (``replace_section``).
+BENCH_SECTIONS = ("crossdata", "paraphrase", "encoders")
 
 
-def crossdata_section(table: str) -> list[str]:
-    """The cross-dataset section of the results page around ``bench.crossdata``'s table."""
-    return [CROSSDATA_START, "## Real people: the cross-dataset zero-shot benchmark", "",
-            "For each of the four real datasets, a model trained on the other three plus the synthetic generator is",
-            "tested on the held-out dataset with its own labels as the vocabulary, through the device's windows,",
-            "encoder (ONNX fp32) and scoring; a clip's score is the mean over its windows. *Described*: the classes'",
-            "written descriptions (what the prototype table holds); *bare labels*: the label alone, as a user would",
-            "type it. Seen / new concept: whether the training data held the same action under another name",
-            "(`train/data/concepts.json`). Beside it, the synthetic-only bundle that shipped before and the shipped",
-            "bundle (which trained on all four, so its row is not zero-shot). Percentages; command and wall times below.",
-            "", table.strip(), "", CROSSDATA_END, ""]
+def bench_section(name: str, table: str) -> list[str]:
+    """A benchmark's section of the results page: ``bench.<name>``'s TITLE and INTRO around its table."""
+    import importlib
+
+    mod = importlib.import_module(f"bench.{name}")
+    return [f"<!-- {name}:start -->", f"## {mod.TITLE}", "", *mod.INTRO, "", table.strip(), "", f"<!-- {name}:end -->", ""]
+
+
+def replace_section(page: Path, name: str, table: str) -> None:
+    """Put ``bench.<name>``'s section into the results page: in place of the old one, else before the bundle's."""
+    text = page.read_text()
+    section = "\n".join(bench_section(name, table))
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    if start in text:
+        a, b = text.index(start), text.index(end) + len(end) + 1
+        text = text[:a] + section + text[b:]
+    else:
+        text = text.replace("\n## The shipped bundle", "\n" + section + "\n## The shipped bundle", 1)
+    page.write_text(text)
 
 
 def fmt(x) -> str:
@@ -163,9 +173,9 @@ def main(argv: list[str] | None = None) -> Path:
     if terms:
         md += ["Trained on: " + "; ".join(f"{t['name']} ({t['licence']})" for t in terms) + ".", ""]
 
-    crossdata = raw / "crossdata.md"
-    if crossdata.exists():  # written by python -m bench.crossdata (training four models takes a while)
-        md += crossdata_section(crossdata.read_text())
+    for name in BENCH_SECTIONS:  # written by python -m bench.<name> (training their models takes a while)
+        if (raw / f"{name}.md").exists():
+            md += bench_section(name, (raw / f"{name}.md").read_text())
 
     if "realmotion" not in skip:
         from train.realmotion import confusion_picture

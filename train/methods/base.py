@@ -25,6 +25,7 @@ class MethodConfig:
     learn_temperature: bool = True  # a real learnable parameter (PGFA's official code fixes it by accident)
     head_dropout: float = 0.1
     text_augment: bool = False  # train against one randomly chosen wording per class and step, not their mean
+    label_text: bool = True  # the global text also holds the label and aliases as prompts (users type phrases)
 
 
 def scores(features: torch.Tensor, prototypes: torch.Tensor, weights: torch.Tensor, scale: torch.Tensor | float) -> torch.Tensor:
