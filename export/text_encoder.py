@@ -2,8 +2,9 @@
 
     python -m export.text_encoder --out runtime/assets/default_bundle/text_encoder
 
-The graph is BERT -> masked mean pooling -> L2 normalisation (what sentence-transformers computes for
-all-MiniLM-L6-v2), inputs input_ids and attention_mask (int64, dynamic batch and length), output embedding.
+The graph is the transformer (BERT, or MPNet and others without token types) -> masked mean pooling -> L2
+normalisation (what sentence-transformers computes for all-MiniLM-L6-v2 and all-mpnet-base-v2), inputs input_ids
+and attention_mask (int64, dynamic batch and length), output embedding.
 The export is checked against sentence-transformers on a set of sentences (max abs difference ~1e-7).
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import json
 import shutil
 from pathlib import Path
@@ -32,10 +34,12 @@ class _Pooled(torch.nn.Module):
     def __init__(self, bert: torch.nn.Module):
         super().__init__()
         self.bert = bert
+        # BERT takes token_type_ids (all zero for one sentence); MPNet's forward has no such argument
+        self.token_types = "token_type_ids" in inspect.signature(bert.forward).parameters
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
-        tokens = self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                           token_type_ids=torch.zeros_like(input_ids)).last_hidden_state
+        extra = {"token_type_ids": torch.zeros_like(input_ids)} if self.token_types else {}
+        tokens = self.bert(input_ids=input_ids, attention_mask=attention_mask, **extra).last_hidden_state
         m = attention_mask.unsqueeze(-1).to(tokens.dtype)
         pooled = (tokens * m).sum(1) / m.sum(1).clamp(min=1e-9)
         return torch.nn.functional.normalize(pooled, dim=-1)
