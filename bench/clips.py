@@ -44,14 +44,16 @@ def clip_windows(seq: np.ndarray, fps: float, bundle: Bundle, stride: int = 4) -
     return np.stack(out)
 
 
-def text_prototypes(descriptions, granularities: tuple[str, ...], mode: str, encoder=None) -> np.ndarray:
-    """(C, G, D) prototypes of a label set's classes: 'described' (the table's recipe) or 'label' (the prompt)."""
+def text_prototypes(descriptions, granularities: tuple[str, ...], mode: str, encoder=None,
+                    names: bool = False) -> np.ndarray:
+    """(C, G, D) prototypes of a label set's classes: 'described' (the table's recipe; ``names`` as the bundle's
+    manifest says, ``text_encoder.label_text``) or 'label' (the prompt)."""
     from train.text.class_text import class_text_embeddings
     from train.text.encoders import create_text_encoder, encode_cached
 
     encoder = encoder or create_text_encoder("minilm")
     if mode == "described":
-        return class_text_embeddings(descriptions, encoder, granularities, True)[0]
+        return class_text_embeddings(descriptions, encoder, granularities, True, names)[0]
     e = encode_cached(encoder, [label_prompt(c.label) for c in descriptions.classes])
     return np.repeat(e[:, None], len(granularities), axis=1).astype(np.float32)
 

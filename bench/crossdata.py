@@ -100,6 +100,11 @@ def _mocap_descriptions():
     return Descriptions("mocap", [ClassText(lab, DESCRIPTIONS[lab]) for lab in LABELS])
 
 
+def label_text(bundle) -> bool:
+    """Whether the bundle's table holds labels and aliases in its text ensemble (``train.text.class_text``)."""
+    return bool(bundle.manifest.get("text_encoder", {}).get("label_text", False))
+
+
 def evaluate_bundle(bundle_dir: Path, targets: dict, encoder) -> dict:
     """Every target (name -> (dataset, descriptions)) in both vocabulary modes."""
     from bench.clips import evaluate_clips, text_prototypes
@@ -109,7 +114,7 @@ def evaluate_bundle(bundle_dir: Path, targets: dict, encoder) -> dict:
     for name, (ds, desc) in targets.items():
         out[name] = {}
         for mode in ("described", "label"):
-            protos = text_prototypes(desc, bundle.granularities, mode, encoder)
+            protos = text_prototypes(desc, bundle.granularities, mode, encoder, label_text(bundle))
             r = evaluate_clips(bundle, ds, protos, progress=True)
             out[name][mode] = r
             print(f"  {bundle_dir} on {name} ({mode}): clip top-1 {r['top1']:.3f} top-5 {r['top5']:.3f} "

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.crossdata import NAMES, REAL
+from bench.crossdata import NAMES, REAL, label_text
 from bench.features import clip_features, top1
 from runtime.bundle import DEFAULT_BUNDLE, Bundle, load_bundle
 from runtime.vocab import VocabEntry, resolve
@@ -68,8 +68,7 @@ def canonical_prototypes(label_set: str, bundle: Bundle, encoder) -> dict[str, n
     from train.text.descriptions import load_descriptions
 
     d = load_descriptions(label_set)
-    names = bool(bundle.manifest.get("text_encoder", {}).get("label_text", False))
-    emb = class_text_embeddings(d, encoder, tuple(bundle.granularities), True, names)[0]
+    emb = class_text_embeddings(d, encoder, tuple(bundle.granularities), True, label_text(bundle))[0]
     return {c.label.lower(): e for c, e in zip(d.classes, emb)}
 
 

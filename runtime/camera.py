@@ -66,7 +66,10 @@ def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m runtime.camera", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     g = ap.add_argument_group("what to recognise")
-    g.add_argument("--vocab", default=str(DEFAULT_VOCAB), help="actions.txt: one action a line, optional '| description'")
+    g.add_argument("--vocab", default=str(DEFAULT_VOCAB),
+                   help="actions.txt: one action a line, optional '| description'. Write what the body visibly does: "
+                        "a verb, the body part and the direction ('raising both arms straight forward', 'swiping the "
+                        "right hand to the left'), not one word or an intention ('reach', 'greeting')")
     g.add_argument("--bundle", default="", help="model bundle directory (default: the one that ships)")
     g.add_argument("--backend", default="auto", choices=BACKENDS, help="auto: TensorRT, then onnxruntime CUDA, then CPU")
     g.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "int8"])
