@@ -109,6 +109,10 @@ def evaluate(runs: Path, bundle_dir: Path, encoder, held: tuple[str, ...] = REAL
             if not (Path(bdir) / "manifest.json").exists():
                 continue
             bundle = load_bundle(bdir)
+            if bundle.manifest["text_encoder"]["checksum"] != encoder.checksum:
+                print(f"skipping the {name} bundle on the arm gestures: made with another text encoder "
+                      f"({bundle.manifest['text_encoder']['id']})")
+                continue
             feats = clip_features(bundle, ds, progress=False)
             r = score_vocabularies(bundle, feats, np.asarray(ds.labels), list(ds.class_names),
                                    load_paraphrases("arm_gestures"), encoder)
