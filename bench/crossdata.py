@@ -197,17 +197,11 @@ def main(argv: list[str] | None = None) -> dict:
             r[h]["concepts"] = concept_split(r[h]["described"], data[h], trained, h)
         r["trained_on"] = trained
         results[key] = r
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.with_suffix(".json").write_text(json.dumps(_without(results, "predicted"), indent=1))  # no per-clip lists
     table = "\n".join(markdown(results, held, args))
-    out.with_suffix(".md").write_text(table + "\n")
     print(table)
-    if args.page and Path(args.page).exists():
-        from train.results import replace_section
+    from train.results import save_bench
 
-        replace_section(Path(args.page), "crossdata", table)
-        print(f"updated {args.page}")
+    save_bench("crossdata", args.out, _without(results, "predicted"), table, args.page)  # no per-clip lists
     return results
 
 

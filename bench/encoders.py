@@ -465,19 +465,13 @@ def main(argv: list[str] | None = None) -> dict:
     table = "\n".join(markdown(results))
     print(table)
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.with_suffix(".json").write_text(json.dumps(results, indent=1))
+        from train.results import save_bench
+
         acc = " ".join(f"--accuracy {_short(e['id'])}={e['accuracy']['file']}"
                        for e in results["encoders"] if e.get("accuracy"))
         table += (f"\n\nRegenerate: `python -m bench.encoders{' ' + acc if acc else ''}` (all-mpnet-base-v2: see "
                   "`python -m bench.encoders --help` for the one-time assembly).")
-        out.with_suffix(".md").write_text(table + "\n")
-        if args.page and Path(args.page).exists():
-            from train.results import replace_section
-
-            replace_section(Path(args.page), "encoders", table)
-            print(f"updated {args.page}")
+        save_bench("encoders", args.out, results, table, args.page)
     return results
 
 

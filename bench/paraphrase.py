@@ -164,17 +164,11 @@ def main(argv: list[str] | None = None) -> dict:
     table = "\n".join(markdown(results))
     print(table)
     if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.with_suffix(".json").write_text(json.dumps(results, indent=1))
+        from train.results import save_bench
+
         table += ("\n\nRegenerate: `python -m bench.paraphrase` (after `python -m bench.crossdata`, which trains "
                   "the four models).")
-        out.with_suffix(".md").write_text(table + "\n")
-        if args.page and Path(args.page).exists():
-            from train.results import replace_section
-
-            replace_section(Path(args.page), "paraphrase", table)
-            print(f"updated {args.page}")
+        save_bench("paraphrase", args.out, results, table, args.page)
     return results
 
 

@@ -60,6 +60,17 @@ def bench_section(name: str, table: str) -> list[str]:
     return [f"<!-- {name}:start -->", f"## {mod.TITLE}", "", *mod.INTRO, "", table.strip(), "", f"<!-- {name}:end -->", ""]
 
 
+def save_bench(name: str, out: str | Path, results: dict, table: str, page: str | Path = "") -> None:
+    """Write a benchmark's <out>.json and <out>.md, and replace its section of the results page when given."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.with_suffix(".json").write_text(json.dumps(results, indent=1))
+    out.with_suffix(".md").write_text(table + "\n")
+    if page and Path(page).exists():
+        replace_section(Path(page), name, table)
+        print(f"updated {page}")
+
+
 def replace_section(page: Path, name: str, table: str) -> None:
     """Put ``bench.<name>``'s section into the results page: in place of the old one, else before the bundle's."""
     text = page.read_text()

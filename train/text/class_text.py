@@ -20,6 +20,7 @@ from runtime.vocab import label_prompt
 from train.text.descriptions import ClassText, Descriptions
 from train.text.encoders import TextEncoder, encode_cached
 
+
 def name_prompts(c: ClassText) -> list[str]:
     """The label and its aliases as the device encodes a bare label (``runtime.vocab.label_prompt``)."""
     return list(dict.fromkeys(label_prompt(t) for t in (c.label, *c.aliases)))
