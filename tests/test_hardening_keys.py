@@ -4,6 +4,7 @@ when it cannot, instead of waiting silently)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import stat
@@ -83,12 +84,20 @@ def test_client_names_cannot_write_elsewhere(tmp_path, name, capsys):
 def curve_stream(tmp_path):
     """A CURVE publisher (runtime.publisher with keys from runtime.keys) on loopback, publishing a status
     event every 50 ms until the test ends."""
-    from runtime.publisher import Publisher
-
     keys = tmp_path / "keys"
     make_keys([str(keys), "--client", "app"])
-    ctx = zmq.Context()  # its own: the authenticator's inproc endpoint is per context
-    pub = Publisher("tcp://127.0.0.1:*", source="secure", curve_dir=keys, context=ctx)
+    with _serving(source="secure", curve_dir=keys) as endpoint:
+        yield endpoint, keys
+
+
+@contextlib.contextmanager
+def _serving(**publisher_args):
+    """A runtime.publisher on loopback in its own ZeroMQ context (the authenticator's inproc endpoint is per
+    context), publishing a status event every 50 ms; yields its endpoint."""
+    from runtime.publisher import Publisher
+
+    ctx = zmq.Context()
+    pub = Publisher("tcp://127.0.0.1:*", context=ctx, **publisher_args)
     stop = threading.Event()
 
     def run():
@@ -97,11 +106,13 @@ def curve_stream(tmp_path):
 
     t = threading.Thread(target=run, daemon=True)
     t.start()
-    yield pub.endpoint, keys
-    stop.set()
-    t.join()
-    pub.close()
-    ctx.term()
+    try:
+        yield pub.endpoint
+    finally:
+        stop.set()
+        t.join()
+        pub.close()
+        ctx.term()
 
 
 def listen(*args: str, timeout: float = 20) -> subprocess.CompletedProcess:
@@ -151,23 +162,8 @@ def test_listen_key_options_are_checked(curve_stream, tmp_path):
 
 @pytest.fixture
 def plain_stream():
-    from runtime.publisher import Publisher
-
-    ctx = zmq.Context()
-    pub = Publisher("tcp://127.0.0.1:*", source="plain", context=ctx)
-    stop = threading.Event()
-
-    def run():
-        while not stop.wait(0.05):
-            pub.publish("status", event="started", message="hello")
-
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    yield pub.endpoint
-    stop.set()
-    t.join()
-    pub.close()
-    ctx.term()
+    with _serving(source="plain") as endpoint:
+        yield endpoint
 
 
 def test_listen_on_a_plain_stream_as_before(plain_stream, tmp_path):
