@@ -19,29 +19,15 @@ from runtime.backends import create_backend
 from runtime.bundle import Bundle
 from runtime.recognizer import RecognizerConfig
 from runtime.scoring import score
-from runtime.skeleton import pad_persons, preprocess, resample_by_time
 from runtime.vocab import label_prompt
+from runtime.windows import sequence_windows
 
 
 def clip_windows(seq: np.ndarray, fps: float, bundle: Bundle, stride: int = 4) -> np.ndarray:
-    """(W, C, T, V, M) model inputs of one person's sequence (T, 25, 3), windowed as the recogniser does."""
-    spec, cfg = bundle.spec, RecognizerConfig(stride=stride)
-    window_s = spec.window_seconds
-    ts = np.arange(len(seq)) / fps
-    out = []
-    since = 0
-    for k in range(len(seq)):
-        since += 1
-        covered = k + 1 >= 4 and ts[k] - ts[0] >= cfg.min_coverage * window_s
-        if since >= stride and covered:
-            since = 0
-            lo = int(np.searchsorted(ts, ts[k] - window_s - 1e-6, side="left"))
-            w = resample_by_time(seq[lo : k + 1], ts[lo : k + 1], spec.frames, window_s)
-            out.append(preprocess(pad_persons(w[:, None], spec.persons), spec))
-    if not out:  # shorter than one window's coverage: score what there is
-        w = resample_by_time(seq, ts, spec.frames, max(ts[-1], 1e-3))
-        out.append(preprocess(pad_persons(w[:, None], spec.persons), spec))
-    return np.stack(out)
+    """(W, C, T, V, M) model inputs of one person's sequence (T, 25, 3) at ``fps``, windowed as the recogniser
+    does (``runtime.windows``)."""
+    return sequence_windows(seq, np.arange(len(seq)) / fps, bundle.spec, stride=stride,
+                            min_coverage=RecognizerConfig().min_coverage)
 
 
 def text_prototypes(descriptions, granularities: tuple[str, ...], mode: str, encoder=None,

@@ -5,6 +5,7 @@ Writes a model bundle (ARCHITECTURE.md, contract 1) from a training run:
   encoder.int8.onnx   Q/DQ INT8 (symmetric int8 activations and per-channel weights): TensorRT 10/11, ORT-TRT
   encoder.int8-u8.onnx  the same with activations re-encoded as uint8 (zero point 128): fast on CPU onnxruntime
   prototypes.npz      labels, texts, prototypes of the run's label set (+ --label-sets, + --vocab entries)
+  background.npy      features of 512 real held-out windows (puts enrolled examples on the text prototypes' scale)
   text_encoder/       ONNX text encoder + tokenizer (--no-text-encoder leaves it for setup to make)
   manifest.json       everything the device needs, with checksums and calibration results
 
@@ -41,6 +42,8 @@ from train.data.loading import load_parts
 from train.text.class_text import class_text_embeddings
 from train.text.descriptions import load_descriptions
 from train.text.encoders import create_text_encoder
+
+BACKGROUND_WINDOWS = 512
 
 
 class ExportError(Exception):
@@ -275,7 +278,11 @@ def _build(args, out: Path, run_dir: Path, method, ckpt, cfg, spec, granularitie
     calibration: dict = {"onnx_parity": par, "calibration_windows": int(len(calib)),
                          "calibration_source": args.calib_recording or f"{cfg['data']} training classes"
                                                + (" (real sources only)" if calib_source is not parts.train else "")}
-    files = ["encoder.onnx", "prototypes.npz"]
+    files = ["encoder.onnx", "prototypes.npz", "background.npy"]
+    # real held-out windows' features: the reference that puts enrolled examples on the text prototypes' scale
+    # (runtime.enrolment); 512 windows of fp16 are a few hundred KB
+    pick = np.random.default_rng(0).permutation(len(f32))[:BACKGROUND_WINDOWS]
+    np.save(out / "background.npy", f32[np.sort(pick)].astype(np.float16))
     if args.int8:
         def agree(path: Path) -> float:
             return agreement.compare(f32, onnx_export.run_onnx(path, held_x), set_protos, weights, scale)["top1_agreement"]
@@ -311,6 +318,8 @@ def _build(args, out: Path, run_dir: Path, method, ckpt, cfg, spec, granularitie
     manifest = manifest_for(method, ckpt, run_dir, encoder, spec.to_dict(), granularities, table.prototypes.shape[-1],
                             args.int8, json.loads(metrics_file.read_text()) if metrics_file.exists() else None)
     manifest["calibration"] = calibration
+    manifest["background"] = {"file": "background.npy", "windows": int(min(len(f32), BACKGROUND_WINDOWS)),
+                              "source": "held-out validation windows of the run's classes"}
     trained = [s for s in label_set.split("+") if s != cfg.get("holdout")]
     manifest["model"]["trained_on"] = "+".join(trained)
     manifest["model"]["datasets"] = dataset_terms(trained)

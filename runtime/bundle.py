@@ -171,6 +171,29 @@ class Bundle:
         return self.path / encoders[key]
 
     @property
+    def encoder_sha256(self) -> str:
+        """The fp32 skeleton encoder's checksum: the identity of the feature space (enrolled examples are tied
+        to it; the INT8 copies are the same model)."""
+        return str(self.manifest["files"][self.manifest["encoder"]["fp32"]]["sha256"])
+
+    def background(self) -> np.ndarray | None:
+        """(N, G, D) float32 features of real held-out windows that export stored (``background.npy``), the
+        reference against which enrolled examples' scores are put on the text prototypes' scale; None for a
+        bundle exported before they were."""
+        meta = self.manifest.get("background")
+        if not meta:
+            return None
+        real = check_listed(self.path, self.root, self.manifest, "background.file", meta.get("file"), verify=self.verify)
+        try:
+            x = np.load(real, allow_pickle=False).astype(np.float32)
+        except (OSError, ValueError) as e:
+            raise BundleError(f"{self.path}: background.file {meta.get('file')!r} is not a .npy array ({e})") from e
+        if x.ndim != 3 or x.shape[1:] != self.table.prototypes.shape[1:] or not np.isfinite(x).all():
+            raise BundleError(f"{self.path}: background features {x.shape} are not (N, {self.table.prototypes.shape[1]}, "
+                              f"{self.table.prototypes.shape[2]}) finite numbers")
+        return x
+
+    @property
     def unknown_threshold(self) -> float | None:
         t = self.manifest.get("calibration", {}).get("unknown_threshold")
         return None if t is None else float(t["value"])
@@ -281,8 +304,11 @@ def loaded_files(manifest: dict) -> list[tuple[str, object]]:
     if not isinstance(encoders, dict) or not encoders:
         raise BundleError("encoder must map precisions (fp32, int8, ...) to files")
     prototypes = manifest["prototypes"]
+    background = manifest.get("background")  # optional (bundles before enrolment lack it)
     return [*((f"encoder.{k}", v) for k, v in encoders.items()),
-            ("prototypes.file", prototypes.get("file") if isinstance(prototypes, dict) else None)]
+            ("prototypes.file", prototypes.get("file") if isinstance(prototypes, dict) else None),
+            *([("background.file", background.get("file") if isinstance(background, dict) else None)]
+              if background is not None else [])]
 
 
 def load_bundle(path: str | Path = DEFAULT_BUNDLE, verify: bool = True) -> Bundle:
