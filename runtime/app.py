@@ -17,6 +17,7 @@ import numpy as np
 from runtime.backends import create_backend
 from runtime.bundle import BundleError, load_bundle
 from runtime.decisions import DecisionConfig
+from runtime.enrolment import EnrolmentError, apply_examples, default_store, load_store
 from runtime.publisher import DEFAULT_ENDPOINT, Publisher
 from runtime.recognizer import Recognizer, RecognizerConfig
 from runtime.recording import Frame, RecordingWriter
@@ -34,6 +35,7 @@ DEFAULT_VOCAB = Path(__file__).parent / "assets" / "actions.txt"
 class AppConfig:
     bundle: str = ""
     vocab: str = str(DEFAULT_VOCAB)
+    store: str = ""  # enrolled examples (runtime.enrolment); default: beside the vocabulary, if it exists
     backend: str = "auto"
     precision: str = "auto"
     threads: int = 0
@@ -64,13 +66,19 @@ class VocabularyWatcher(threading.Thread):
         super().__init__(daemon=True, name="vocab-watch")
         self.app, self.interval = app, interval
         self.path = Path(app.config.vocab)
+        store = getattr(app, "store_path", None)  # the enrolled examples, where there is a store to watch
+        self.paths = (self.path,) if store is None else (self.path, store)
         self.last = self._stamp()
         self.stop_event = threading.Event()
 
     def _stamp(self):
+        return tuple(self._stat(p) for p in self.paths)
+
+    @staticmethod
+    def _stat(path: Path):
         try:
-            st = self.path.stat()
-            return st.st_mtime_ns, st.st_size, st.st_mode
+            st = path.stat()
+            return st.st_mtime_ns, st.st_size, st.st_mode, st.st_ino
         except OSError:  # gone, or not readable: reloading says why
             return None
 
@@ -84,7 +92,7 @@ class VocabularyWatcher(threading.Thread):
                 self._report(e)
 
     def _report(self, e: Exception) -> None:
-        message = str(e) if isinstance(e, (VocabError, BundleError)) else f"{self.path}: {type(e).__name__}: {e}"
+        message = str(e) if isinstance(e, (VocabError, BundleError, EnrolmentError)) else f"{self.path}: {type(e).__name__}: {e}"
         try:
             self.app.publisher.publish("status", event="vocabulary_error", message=message)
         except Exception:
@@ -100,14 +108,15 @@ class VocabularyWatcher(threading.Thread):
             vocab = self.app.load_vocabulary()
         except Exception as e:  # a broken file, a folder in its place, no permission, an encoder failure...
             log.error(f"vocabulary not reloaded, keeping the last good one: "
-                      f"{e if isinstance(e, (VocabError, BundleError)) else f'{type(e).__name__}: {e}'}")
+                      f"{e if isinstance(e, (VocabError, BundleError, EnrolmentError)) else f'{type(e).__name__}: {e}'}")
             self._report(e)
             return
         self.app.recognizer.set_vocabulary(vocab)
-        log.info(f"vocabulary reloaded: {len(vocab.labels)} labels")
-        self.app.publisher.publish("status", event="vocabulary_loaded", message=f"{len(vocab.labels)} labels",
+        log.info(f"vocabulary reloaded: {len(vocab.labels)} labels, {len(vocab.enrolled)} with enrolled examples")
+        self.app.publisher.publish("status", event="vocabulary_loaded",
+                                   message=f"{len(vocab.labels)} labels, {len(vocab.enrolled)} with enrolled examples",
                                    labels=vocab.labels, encoded_on_device=vocab.encoded_on_device,
-                                   vocab_id=vocab.fingerprint)
+                                   enrolled=vocab.enrolled, vocab_id=vocab.fingerprint)
 
 
 def check_config(config: AppConfig) -> None:
@@ -151,6 +160,7 @@ class App:
 
     def _load(self, config: AppConfig, info: dict) -> None:
         self.bundle = load_bundle(config.bundle) if config.bundle else load_bundle()
+        self.store_path = Path(config.store) if config.store else default_store(config.vocab)
         self._text_encoder = None
         self._text_lock = threading.Lock()
         self.backend = create_backend(self.bundle, config.backend, config.precision, config.threads)
@@ -207,6 +217,8 @@ class App:
                 missing = [e_.label for e_ in entries if e_.description or e_.label.lower() not in index]
                 raise VocabError(f"{self.config.vocab}: {', '.join(map(repr, missing))} need the text encoder: {e}") from e
         vocab = resolve(entries, self.bundle.table, encoder, len(self.bundle.granularities))
+        if self.store_path.exists():  # a store that appears later is read on the next change (the watcher)
+            vocab = apply_examples(vocab, load_store(self.store_path, self.bundle.encoder_sha256), self.bundle)
         self._warn_thresholds(vocab)
         return vocab
 
@@ -303,8 +315,8 @@ class App:
         pub, rec, cfg = self.publisher, self.recognizer, self.config
         pub.publish("status", event="started", message=f"{info.get('name', '')} via {self.backend.describe()}",
                     bundle=str(self.bundle.path), backend=self.backend.describe(), labels=rec.vocab.labels,
-                    encoded_on_device=rec.vocab.encoded_on_device, vocab_id=rec.vocab.fingerprint,
-                    source_kind=info.get("kind", ""), endpoint=pub.endpoint)
+                    encoded_on_device=rec.vocab.encoded_on_device, enrolled=rec.vocab.enrolled,
+                    vocab_id=rec.vocab.fingerprint, source_kind=info.get("kind", ""), endpoint=pub.endpoint)
         # what loading made (modules, bundle, sessions) is never garbage: keep the collector from walking it on
         # every full collection, which otherwise lands in the middle of a window
         gc.collect()

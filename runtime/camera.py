@@ -1,7 +1,8 @@
 """python -m runtime.camera --vocab actions.txt [--source 0|video.mp4|rtsp://..|demo|rec.jsonl|x.skeleton] ...
 
 Recognise actions from a camera, a video, a stream or recorded skeletons, against the vocabulary you write in
-actions.txt (edit it while running: it reloads within a second), and publish the results as a ZeroMQ event
+actions.txt (edit it while running: it reloads within a second; examples you enrol with
+``python -m runtime.enrol`` join it the same way), and publish the results as a ZeroMQ event
 stream on tcp://127.0.0.1:5556 (topics zsar.prediction, zsar.action.start, zsar.action.end, zsar.heartbeat,
 zsar.status; see the README). Watch it with: python -m runtime.listen
 
@@ -70,6 +71,8 @@ def parser() -> argparse.ArgumentParser:
                    help="actions.txt: one action a line, optional '| description'. Write what the body visibly does: "
                         "a verb, the body part and the direction ('raising both arms straight forward', 'swiping the "
                         "right hand to the left'), not one word or an intention ('reach', 'greeting')")
+    g.add_argument("--store", default="", help="enrolled examples (python -m runtime.enrol; default: beside the "
+                                               "vocabulary, actions.txt -> actions.enrolled.npz, when it exists)")
     g.add_argument("--bundle", default="", help="model bundle directory (default: the one that ships)")
     g.add_argument("--backend", default="auto", choices=BACKENDS, help="auto: TensorRT, then onnxruntime CUDA, then CPU")
     g.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "int8"])
@@ -129,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                          keep_image=args.show or bool(args.record), max_fps=args.max_fps)
         frames, info = open_source(args.source, **source_kw)
         config = AppConfig(
-            bundle=args.bundle, vocab=args.vocab, backend=args.backend, precision=args.precision, threads=args.threads,
+            bundle=args.bundle, vocab=args.vocab, store=args.store, backend=args.backend, precision=args.precision, threads=args.threads,
             bind=args.bind, bind_wide=args.bind_wide, curve=args.curve, source_id=args.source_id,
             realtime=args.realtime, speed=args.speed, loop=args.loop, duration=args.duration,
             adapt_state=args.adapt_state, save_skeletons=args.save_skeletons, recognizer=recognizer_config(args),

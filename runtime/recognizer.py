@@ -206,6 +206,8 @@ class Recognizer:
             if self._matrix_for is not protos:  # the prototypes changed (adaptation, new vocabulary)
                 self._matrix, self._matrix_for = score_matrix(protos, self.bundle.weights), protos
             cos = score(feats, protos, self.bundle.weights, 1.0, self._matrix)
+            if self.vocab.score_scale is not None:  # enrolled labels, put on the text prototypes' scale
+                cos = cos * self.vocab.score_scale + self.vocab.score_offset
         else:
             cos, emb = self.backend.conditioned(x, protos)
             t2 = time.perf_counter()

@@ -32,7 +32,7 @@ a moment instead of stalling start-up for minutes (encoding every new label on t
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -130,6 +130,10 @@ class Vocabulary:
     prototypes: np.ndarray  # (C, G, D)
     encoded_on_device: list[str]  # labels that were not in the table
     thresholds: dict[str, float]  # per-label "unknown" thresholds (overrides)
+    # enrolled examples (runtime.enrolment): labels -> examples, and the per-label affine map of their scores
+    enrolled: dict[str, int] = field(default_factory=dict)
+    score_scale: np.ndarray | None = None  # (C,)
+    score_offset: np.ndarray | None = None  # (C,)
 
     @property
     def fingerprint(self) -> str:

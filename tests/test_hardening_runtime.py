@@ -229,7 +229,7 @@ def test_watcher_reports_unexpected_errors_and_lives_on(tmp_path, caplog):
     path = tmp_path / "actions.txt"
     path.write_text("hand waving\n")
     events, swapped = [], []
-    outcomes = [RuntimeError("boom"), SimpleNamespace(labels=["a"], encoded_on_device=[], fingerprint="x")]
+    outcomes = [RuntimeError("boom"), SimpleNamespace(labels=["a"], encoded_on_device=[], enrolled={}, fingerprint="x")]
 
     def load():
         out = outcomes.pop(0)
