@@ -262,10 +262,12 @@ def _build(args, out: Path, run_dir: Path, method, ckpt, cfg, spec, granularitie
     label_set = ckpt["label_set"]
     extra_sets = [s for s in args.label_sets.split(",") if s and s != label_set]
     names = bool(getattr(method.cfg, "label_text", False))
-    table = build_table(encoder, granularities, method.ensemble_text, [label_set, *extra_sets], vocab_entries, names)
+    # a run whose data brought its own class texts (train/data/recordings.py) wrote them beside its checkpoint
+    run_texts = str(run_dir / "descriptions.json") if (run_dir / "descriptions.json").is_file() else label_set
+    table = build_table(encoder, granularities, method.ensemble_text, [run_texts, *extra_sets], vocab_entries, names)
     table.save(out / "prototypes.npz")
     # the run's own classes (a mixture may repeat a label that the table holds once)
-    set_protos = class_text_embeddings(load_descriptions(label_set), encoder, granularities, method.ensemble_text,
+    set_protos = class_text_embeddings(load_descriptions(run_texts), encoder, granularities, method.ensemble_text,
                                        names)[0]
     weights, scale = method.weights.numpy(), float(method.logit_scale.detach())
 

@@ -1,4 +1,5 @@
-"""python -m train --method NAME --data {synthetic,ntu60,ntu120,pku} --split NAME [--root PATH] ... (--help)"""
+"""python -m train --method NAME --data {synthetic,ntu60,ntu120,pku,SOURCES,recordings} --split NAME [--root PATH]
+[--init RUN [--freeze backbone]] ... (--help)"""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from pathlib import Path
 from train.config import ConfigError, parse_args, run_name, validate
 
 # what a run writes before its first checkpoint: a run that fails with only these is removed again
-_PRELUDE = {"config.json", "train.log"}
+_PRELUDE = {"config.json", "train.log", "descriptions.json"}
 
 
 def _discard(run_dir: Path, before: set[str] | None, created_top: Path | None) -> None:
-    """A failed run: remove what it wrote when that is only its prelude (config.json, train.log) and the folder
-    was absent or empty before; a folder that had content, or holds a checkpoint, is left alone."""
+    """A failed run: remove what it wrote when that is only its prelude (config.json, train.log, descriptions.json)
+    and the folder was absent or empty before; a folder that had content, or holds a checkpoint, is left alone."""
     if int(os.environ.get("RANK", "0")) != 0 or not run_dir.is_dir() or before:
         return
     names = {p.name for p in run_dir.iterdir()}
@@ -51,10 +52,11 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{data:10s} splits: {', '.join(available_splits(ls))}")
         return
     try:
-        validate(cfg)  # before the run directory exists
+        validate(cfg, mcfg)  # before the run directory exists
     except ConfigError as e:
         print(f"python -m train: error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
+    from train.checkpoint import InitError
     from train.data.base import DataError
     from train.engine import run
 
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
             created_top = created_top.parent
     try:
         run(cfg, mcfg)
-    except DataError as e:  # a dataset that cannot be read: the message names the file
+    except (DataError, InitError) as e:  # a dataset that cannot be read (the message names the file), a bad --init
         _discard(run_dir, before, created_top)
         print(f"python -m train: error: {e}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -2,6 +2,11 @@
 
     python -m train --method pgfa --data synthetic --split base12 --epochs 20 --lr 0.05
     python -m train --method baseline --data ntu60 --root /data/nturgbd_skeletons --split 55_5 --backbone stgcn
+    python -m train --data recordings --root my_actions --init runs/pgfa-real4-synthetic-words --epochs 30
+
+With ``--init RUN``, the method and its options (backbone, streams, frames, ...) and the text encoder default to
+the init run's (its config.json); an option given on the command line wins, except that the backbone, its input
+streams, frames, persons and normalization must be the init run's (the weights were trained for them).
 
 Method fields (backbone, frames, temperature, ...) come from the method's own config dataclass and are added
 to the command line once ``--method`` is known. The resolved configuration is written next to the checkpoint.
@@ -24,7 +29,7 @@ DEFAULT_SPLITS = {"synthetic": "base12", "ntu60": "55_5", "ntu120": "110_10", "p
 @dataclass
 class TrainConfig:
     method: str = "pgfa"  # zero-shot method (python -m train --list)
-    data: str = "synthetic"  # synthetic | ntu60 | ntu120 | pku | real sources joined by '+' (utd_mhad+nw_ucla+synthetic)
+    data: str = "synthetic"  # synthetic | ntu60 | ntu120 | pku | real sources joined by '+' (utd_mhad+nw_ucla+synthetic) | recordings (your own, --root DIR; train/data/recordings.py)
     holdout: str = ""  # a real source to test on, zero-shot, with its own labels (cross-dataset benchmark)
     source_weights: str = ""  # mixtures: sampling weight per source, e.g. synthetic=0.5,bandai_namco=0.7 (default 1)
     epoch_size: int = 0  # samples drawn per epoch (0: the training set's size)
@@ -52,6 +57,8 @@ class TrainConfig:
     out: str = "runs"  # parent folder of run directories
     name: str = ""  # run directory name (default: method-data-split-time)
     resume: str = ""  # a last.pt to continue from
+    init: str = ""  # a run directory (its best.pt) or checkpoint to start from: backbone, and head where it fits; method options left out are its
+    freeze: str = ""  # with --init: 'backbone' trains only the head (backbone weights and statistics kept)
     max_steps: int = 0  # stop after this many optimisation steps (smoke tests); 0 = no limit
     eval_every: int = 1  # epochs between validations
     select_per_class: int = 20  # per-epoch model selection: held-out samples per seen class (0: all)
@@ -89,14 +96,10 @@ def from_namespace(cls, ns: argparse.Namespace):
     return cls(**{f.name: getattr(ns, f.name) for f in fields(cls)})
 
 
-def parse_args(argv: list[str] | None = None):
-    """Two passes: the first finds --method, the second knows that method's own options."""
-    from train.methods import list_methods, method_class
+INIT_RUN_FIELDS = ("text_encoder",)  # run options that default to the --init run's (with every method option)
 
-    pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--method", default=TrainConfig.method)
-    pre.add_argument("--list", action="store_true")
-    known, _ = pre.parse_known_args(argv)
+
+def _parser(method: str, mcls=None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m train",
         description="Train and evaluate a zero-shot skeleton action recogniser. Each run writes a directory "
@@ -105,11 +108,45 @@ def parse_args(argv: list[str] | None = None):
     )
     parser.add_argument("--list", action="store_true", help="list methods, backbones, datasets and splits")
     add_fields(parser, TrainConfig, "run")
-    if known.method not in list_methods():
-        parser.error(f"unknown method {known.method!r}; available: {', '.join(list_methods())}")
-    mcls = method_class(known.method)
-    add_fields(parser, mcls.config_class, f"method {known.method}")
+    if mcls is not None:
+        add_fields(parser, mcls.config_class, f"method {method}")
+    return parser
+
+
+def given_options(method: str, mcls, argv: list[str] | None) -> set[str]:
+    """The options (field names) given on the command line, as opposed to left at their defaults."""
+    parser = _parser(method, mcls)
+    for a in parser._actions:
+        a.default = argparse.SUPPRESS  # an option left out then leaves no attribute
+    return set(vars(parser.parse_args(argv)))
+
+
+def parse_args(argv: list[str] | None = None):
+    """Two passes: the first finds --method (and --init), the second knows that method's own options."""
+    from train.checkpoint import init_run_config
+    from train.methods import list_methods, method_class
+
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--method", default=None)
+    pre.add_argument("--init", default="")
+    pre.add_argument("--list", action="store_true")
+    known, _ = pre.parse_known_args(argv)
+    init_cfg = init_run_config(known.init) if known.init else None
+    method = known.method or (init_cfg["run"].get("method") if init_cfg else None) or TrainConfig.method
+    parser = _parser(method)
+    if method not in list_methods():
+        parser.error(f"unknown method {method!r}; available: {', '.join(list_methods())}")
+    mcls = method_class(method)
+    parser = _parser(method, mcls)
     ns = parser.parse_args(argv)
+    ns.method = method
+    if init_cfg:  # what the command line leaves out is the init run's
+        given = given_options(method, mcls, argv)
+        names = [f.name for f in fields(mcls.config_class)] + list(INIT_RUN_FIELDS)
+        for name in names:
+            section = init_cfg["run"] if name in INIT_RUN_FIELDS else init_cfg["method"]
+            if name not in given and name in section:
+                setattr(ns, name, section[name])
     cfg = from_namespace(TrainConfig, ns)
     if not cfg.split:
         cfg.split = DEFAULT_SPLITS.get(cfg.data, "")
@@ -125,12 +162,34 @@ def run_name(cfg: TrainConfig) -> str:
     return cfg.name or f"{cfg.method}-{cfg.data}-{cfg.split}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def validate(cfg: TrainConfig) -> None:
+def validate_init(cfg: TrainConfig, mcfg=None) -> None:
+    """--init and --freeze: the checkpoint exists and, where its config.json says, the model options match."""
+    from train.checkpoint import InitError, check_architecture, init_checkpoint, init_run_config
+
+    if cfg.freeze not in ("", "backbone"):
+        raise ConfigError(f"--freeze {cfg.freeze}: unknown; use backbone (or leave it out)")
+    if cfg.freeze and not cfg.init:
+        raise ConfigError("--freeze backbone needs --init RUN (the backbone to keep)")
+    if not cfg.init:
+        return
+    try:
+        init_checkpoint(cfg.init)
+        theirs = init_run_config(cfg.init)
+        if theirs is not None and mcfg is not None:
+            check_architecture(theirs["method"], dataclasses.asdict(mcfg), cfg.init)
+    except InitError as e:
+        raise ConfigError(str(e)) from None
+
+
+def validate(cfg: TrainConfig, mcfg=None) -> None:
     """Check what can be checked without reading a dataset: names (data, split, sources, protocol, optimizer) and
-    that the paths given exist. Raises ConfigError naming the flag."""
+    that the paths given exist; with ``mcfg`` also --init against the method's options. Raises ConfigError naming
+    the flag."""
     from train.data.base import DataError
     from train.data.loading import DATASETS
     from train.data.sources import get_source, list_sources
+
+    validate_init(cfg, mcfg)
 
     real = list_sources()
     known = (f"known: {', '.join(DATASETS)} (alone), or sources joined by '+' from synthetic, {', '.join(real)} "
@@ -182,6 +241,8 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError(str(e)) from None
     for s in sources:
         if s != "synthetic":
+            if get_source(s).parts is not None and not cfg.root:  # the user's own data: no default location
+                raise ConfigError(f"--root is required for --data {cfg.data}: the folder of your {s}")
             try:
                 get_source(s).find_root(datasets_root(cfg.root or None))
             except DataError as e:

@@ -28,7 +28,7 @@ from runtime.skeleton import InputSpec
 from train import checkpoint
 from train.config import TrainConfig
 from train.data.classes import class_names
-from train.data.loading import Augment, Parts, SkeletonTorchDataset, load_parts
+from train.data.loading import Augment, Parts, SkeletonTorchDataset, load_parts, save_descriptions
 from train.data.mixture import concept_groups, parse_weights, source_weights
 from train.evaluate import gzsl_metrics, tune_gamma, zsl_metrics
 from train.methods import method_class
@@ -74,10 +74,14 @@ def _logging(run_dir: Path | None, rank: int) -> None:
     log.propagate = False
 
 
-def class_text_bank(cfg: TrainConfig, method_cls, label_set: str, names: bool = False):
+def class_text_bank(cfg: TrainConfig, method_cls, label_set: str, names: bool = False, own=None):
+    """``own``: the class texts the data brings (``Parts.descriptions``), used unless --descriptions names a file."""
     encoder = create_text_encoder(cfg.text_encoder)
-    desc = load_descriptions(cfg.descriptions or label_set)
-    check_against(desc, class_names(label_set))
+    if own is not None and not cfg.descriptions:
+        desc = own
+    else:
+        desc = load_descriptions(cfg.descriptions or label_set)
+        check_against(desc, class_names(label_set) if own is None else own.labels)
     bank, texts = class_text_embeddings(desc, encoder, method_cls.granularities, method_cls.ensemble_text, names)
     return bank, texts, encoder, desc
 
@@ -289,8 +293,10 @@ def run(cfg: TrainConfig, mcfg: MethodConfig) -> Path | None:
     parts = load_parts(cfg.data, cfg.split, cfg.root or None, cfg.protocol, cfg.per_class, cfg.eval_per_class,
                        cfg.seed, cfg.split_file or None, cfg.holdout or None)
     label_set = parts.split.label_set
-    log.info(f"{parts.split.describe()}\nsamples: {parts.summary()}")
-    bank_np, texts, encoder, desc = class_text_bank(cfg, method_cls, label_set, mcfg.label_text)
+    log.info(f"{parts.describe()}\nsamples: {parts.summary()}")
+    bank_np, texts, encoder, desc = class_text_bank(cfg, method_cls, label_set, mcfg.label_text, parts.descriptions)
+    if parts.descriptions is not None and run_dir is not None:  # the texts have no file of their own: export reads this
+        save_descriptions(desc, run_dir / "descriptions.json")
     bank = torch.from_numpy(bank_np).to(device)
     variants = None
     if mcfg.text_augment:
@@ -309,6 +315,15 @@ def run(cfg: TrainConfig, mcfg: MethodConfig) -> Path | None:
         log.info(f"{len(groups)} classes in {len(set(groups.tolist()))} concepts (train/data/concepts.json)")
     log.info(f"{cfg.method} on {mcfg.backbone}: {sum(p.numel() for p in method.parameters()) / 1e6:.2f} M parameters, "
              f"text {encoder.id} ({bank_np.shape[-1]}-d), granularities {', '.join(method.granularities)}")
+    init = None
+    if cfg.init and cfg.resume:
+        log.info(f"--init {cfg.init} not applied: resuming from {cfg.resume} (the run's own weights)")
+    elif cfg.init:
+        init = checkpoint.init_from(method, cfg.init, encoder.checksum)
+        log.info(init.pop("summary"))
+    if cfg.freeze == "backbone":
+        method.backbone.requires_grad_(False)
+        log.info("backbone frozen (--freeze backbone): weights and normalisation statistics kept; the rest trains")
     opt = _optimizer(cfg, method)
     start_epoch, best, history, step = 0, {"val_h": -1.0, "val_zsl_top1": -1.0, "epoch": -1}, [], 0
     if cfg.resume:
@@ -341,11 +356,13 @@ def run(cfg: TrainConfig, mcfg: MethodConfig) -> Path | None:
     ev = Evaluator(method, bank_np, selection_parts(parts, cfg.select_per_class), spec, device)
     text_dim = bank_np.shape[-1]
     t0 = time.time()
-    extra = {"texts": texts, "label_set": label_set, "class_names": list(class_names(label_set)),
+    extra = {"texts": texts, "label_set": label_set, "class_names": parts.class_names(),
              "text_encoder": {"id": encoder.id, "checksum": encoder.checksum, "spec": cfg.text_encoder},
              "descriptions": desc.source, "split": dataclasses.asdict(parts.split)}
     for epoch in range(start_epoch, cfg.epochs):
         method.train()
+        if cfg.freeze == "backbone":
+            method.backbone.eval()  # its batch-norm statistics stay the init run's
         train_set.epoch = epoch
         if isinstance(sampler, DistributedSampler):
             sampler.set_epoch(epoch)
@@ -395,6 +412,8 @@ def run(cfg: TrainConfig, mcfg: MethodConfig) -> Path | None:
     metrics.update(history=history, train_time_s=round(train_time, 1), total_time_s=round(time.time() - t0, 1),
                    method=cfg.method, data=cfg.data, split=parts.split.name, backbone=mcfg.backbone,
                    samples={k: len(getattr(parts, k) or ()) for k in ("train", "val_seen", "val_unseen", "test_seen", "test_unseen")})
+    if init is not None:
+        metrics["init"] = init
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1))
     t = metrics["test"]
     lines = [f"seen classes, held-out samples: top-1 {t['seen']['top1']:.3f}"]

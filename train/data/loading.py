@@ -10,8 +10,10 @@ Parts (all raw skeleton sequences, labels are global class indices of the label 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -20,6 +22,9 @@ from torch.utils.data import Dataset
 from runtime.skeleton import UNCOMMON_JOINTS, InputSpec, preprocess
 from train.data.base import DataError, SkeletonDataset
 from train.data.splits import ZeroShotSplit, get_split
+
+if TYPE_CHECKING:
+    from train.text.descriptions import Descriptions
 
 DATASETS = ("synthetic", "ntu60", "ntu120", "pku")  # with a split from splits.json; real sources: train.data.mixture
 
@@ -32,9 +37,41 @@ class Parts:
     test_seen: SkeletonDataset
     test_unseen: SkeletonDataset | None  # None: no unseen classes (a run trained on every class)
     split: ZeroShotSplit
+    # the class texts that come with the data (a source whose classes are its own, as recordings); None: the
+    # label set's own description file (train/text/descriptions/)
+    descriptions: Descriptions | None = None
 
     def summary(self) -> str:
         return ", ".join(f"{k} {len(getattr(self, k) or ())}" for k in ("train", "val_seen", "val_unseen", "test_seen", "test_unseen"))
+
+    def class_names(self) -> list[str]:
+        """The run's classes, in label order."""
+        if self.descriptions is not None:
+            return list(self.descriptions.labels)
+        from train.data.classes import class_names
+
+        return list(class_names(self.split.label_set))
+
+    def describe(self) -> str:
+        """The split in one line (``ZeroShotSplit.describe``, with the data's own class names where it has them)."""
+        if self.descriptions is None:
+            return self.split.describe()
+        s, names = self.split, self.class_names()
+        return (f"{s.label_set}/{s.name}: {len(s.train)} train, {len(s.val)} val, {len(s.unseen)} unseen "
+                f"({', '.join(names[c] for c in s.unseen[:6])}{', ...' if len(s.unseen) > 6 else ''})")
+
+
+def save_descriptions(d: Descriptions, path: str | Path) -> None:
+    """Class texts in the project schema (zsar.descriptions/1), complete, so that ``load_descriptions(path)`` (and
+    export, and ``--descriptions``) read back exactly the texts a run trained against: a field a class lacks is
+    its global sentence, which is what ``ClassText.get`` falls back to."""
+    from train.text.descriptions import PARTS, PHASES, SCHEMA
+
+    classes = [{"index": i, "label": c.label, "global": c.global_, "parts": {p: c.get(p) for p in PARTS},
+                "phases": {p: c.get(p) for p in PHASES}, "paraphrases": list(c.paraphrases) or [c.global_],
+                "aliases": list(c.aliases)} for i, c in enumerate(d.classes)]
+    doc = {"schema": SCHEMA, "label_set": d.label_set, "source": d.source, "classes": classes}
+    Path(path).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def _by_classes(ds: SkeletonDataset, classes) -> np.ndarray:
@@ -72,7 +109,7 @@ def load_parts(data: str, split_name: str, root: str | None = None, protocol: st
     if data not in DATASETS or holdout:
         from train.data.mixture import load_mixture
 
-        return load_mixture(data, holdout, root, per_class, seed)
+        return load_mixture(data, holdout, root, per_class, seed, eval_per_class)
     label_set = "pku51" if data == "pku" else data
     split = get_split(label_set, split_name)
     if data == "synthetic":

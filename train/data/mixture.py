@@ -86,20 +86,38 @@ def mixture_split(label_set: str, sources: list[str], class_counts: list[int], h
     return ZeroShotSplit(label_set, name, int(offsets[-1]), tuple(unseen), tuple(val), source="train.data.mixture")
 
 
+def own_split_source(sources: list[str]):
+    """The source among ``sources`` that builds its own parts (``Source.parts``, e.g. recordings), or None."""
+    from train.data.sources import get_source
+
+    own = [get_source(s) for s in sources if s != "synthetic" and get_source(s).parts is not None]
+    return own[0] if own else None
+
+
 def mixture_sources(data: str, holdout: str | None) -> list[str]:
     sources = [s for s in data.split("+") if s]
     if holdout and holdout in sources:
         raise DataError(f"--holdout {holdout} is also a training source in --data {data}")
     if len(set(sources)) != len(sources):
         raise DataError(f"--data {data} names a source twice")
+    own = own_split_source(sources + ([holdout] if holdout else []))
+    if own is not None and (holdout or set(sources) - {own.name, "synthetic"}):
+        raise DataError(f"--data {data}{f' --holdout {holdout}' if holdout else ''}: {own.name} brings its own split; "
+                        f"use it alone or with synthetic ({own.name}+synthetic), without --holdout")
     return sources + ([holdout] if holdout else [])
 
 
-def load_mixture(data: str, holdout: str | None, root: str | None, synthetic_per_class: int = 30, seed: int = 0):
-    """The five parts (``train.data.loading.Parts``) of a mixture run."""
+def load_mixture(data: str, holdout: str | None, root: str | None, synthetic_per_class: int = 30, seed: int = 0,
+                 eval_per_class: int = 20):
+    """The five parts (``train.data.loading.Parts``) of a mixture run (or of a source that builds its own)."""
     from train.data.loading import Parts
 
     sources = mixture_sources(data, holdout)
+    own = own_split_source(sources)
+    if own is not None:
+        if not root:
+            raise DataError(f"--root is required for {own.name}: the folder of your {own.name}")
+        return own.parts(sources, own.find_root(datasets_root(root)), synthetic_per_class, eval_per_class, seed)
     datasets = [load_source(s, root, synthetic_per_class, seed) for s in sources]
     ds = concat(datasets, sources)
     split = mixture_split(ds.label_set, sources, [len(d.class_names) for d in datasets], holdout, seed)

@@ -12,6 +12,10 @@ with per-sample ``meta`` fields ``subject``, ``view`` and ``take`` (strings) so 
 cross-view splits are possible. ``geometry`` says, in a sentence, how the source's skeleton is brought to the
 common one (which joints are copied, derived or missing); the shared preprocessing then retargets every body
 to one set of bone lengths (``runtime.skeleton``).
+
+A source whose classes are its data's own (``recordings``: a user's labels, no classes file) registers ``parts``
+as well: it builds a run's parts itself (its split and its class texts, ``train.data.loading.Parts``), is read
+from ``--root`` only (``folder=""``: no default location), and mixes with ``synthetic`` only.
 """
 
 from __future__ import annotations
@@ -33,24 +37,29 @@ class Source:
     licence: str  # the terms a model trained on it inherits
     fps: float
     geometry: str = ""
+    # parts(sources, root, per_class, eval_per_class, seed) -> Parts: a source with its own split and class texts
+    parts: Callable | None = None
 
     def find_root(self, root: str | Path) -> Path:
         """``root`` itself when it holds this dataset, else ``root/<folder>`` (a parent of several datasets)."""
         p = Path(root).expanduser()
-        if (p / self.folder).is_dir():
+        if self.folder and (p / self.folder).is_dir():
             return p / self.folder
         if not p.exists():
-            raise DataError(f"{p}: no such directory (the {self.name} dataset's folder, or a folder holding {self.folder}/)")
+            holding = f", or a folder holding {self.folder}/" if self.folder else ""
+            raise DataError(f"{p}: no such directory (the {self.name} dataset's folder{holding})")
         return p
 
 
 _SOURCES: dict[str, Source] = {}
-_MODULES = ("train.data.kinder_gator", "train.data.utd_mhad", "train.data.nw_ucla", "train.data.bandai_namco")
+_MODULES = ("train.data.kinder_gator", "train.data.utd_mhad", "train.data.nw_ucla", "train.data.bandai_namco",
+            "train.data.recordings")
 
 
-def register_source(name: str, folder: str, licence: str, fps: float = 30.0, geometry: str = ""):
+def register_source(name: str, folder: str, licence: str, fps: float = 30.0, geometry: str = "",
+                    parts: Callable | None = None):
     def wrap(fn: Reader) -> Reader:
-        _SOURCES[name] = Source(name, fn, folder, licence, fps, geometry)
+        _SOURCES[name] = Source(name, fn, folder, licence, fps, geometry, parts)
         return fn
 
     return wrap
