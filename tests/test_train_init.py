@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -145,3 +146,16 @@ def test_export_a_fine_tuned_run(base, recordings, tmp_path):
     assert load_bundle(out).table.labels[:3] == ["jumping jacks", "kick", "wave hand"]  # the device's vocabulary
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["model"]["trained_on"] == "recordings"
+
+
+def test_the_shipped_run_is_the_one_behind_the_shipped_bundle():
+    """train/assets/shipped (for --init) and runtime/assets/default_bundle come from one run (docs/default_bundle.md)."""
+    from runtime.bundle import DEFAULT_BUNDLE
+
+    root = Path(__file__).resolve().parents[1] / "train" / "assets" / "shipped"
+    manifest = json.loads((DEFAULT_BUNDLE / "manifest.json").read_text())
+    config = json.loads((root / "config.json").read_text())
+    assert Path(manifest["model"]["run"]).name == config["run"]["name"]
+    _, ckpt = load(root / "best.pt")
+    assert ckpt["label_set"] == manifest["model"]["trained_on"] == config["run"]["data"]
+    assert ckpt["model_args"]["method_config"]["backbone"] == manifest["model"]["backbone"]

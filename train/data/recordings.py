@@ -1,8 +1,11 @@
 """Your own actions as training data: labelled skeleton recordings made with the runtime.
 
     python -m runtime.camera --source 0 --save-skeletons my_actions/wave_hand/take1.jsonl --duration 5
-    python -m train --data recordings --root my_actions --init runs/pgfa-real4-synthetic-words --epochs 30
-    python -m export --run runs/NAME --out my_bundle
+    python -m train --data recordings+synthetic --root my_actions --init train/assets/shipped \
+        --epochs 3 --epoch-size 600 --lr 0.005 --name my-actions
+    python -m export --run runs/my-actions --out my_bundle
+
+(``train/assets/shipped`` is the run behind the bundle that ships: its checkpoint and config; docs/teach.md.)
 
 Recordings are the runtime's JSON Lines files (``runtime.recording``: a header line, then one frame per line
 with ``t`` in seconds and ``people`` [{``id``, ``joints``: 75 numbers, NTU-25 in Kinect camera axes, metres}]),
