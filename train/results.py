@@ -49,7 +49,7 @@ def run_command(cfg: dict) -> str:
 
 # Benchmarks whose runs take too long for this page's own run write docs/results/<name>.md; the page includes
 # each between markers, and the benchmark replaces its section in place when it reruns (``replace_section``).
-BENCH_SECTIONS = ("crossdata", "paraphrase", "encoders")
+BENCH_SECTIONS = ("crossdata", "paraphrase", "encoders", "fewshot")
 
 
 def bench_section(name: str, table: str) -> list[str]:
