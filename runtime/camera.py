@@ -14,42 +14,36 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import signal
 import sys
 
 from runtime.app import DEFAULT_VOCAB, App, AppConfig, recognizer_config
 from runtime.backends import NAMES as BACKENDS
 from runtime.bundle import BundleError
+from runtime.cli import (
+    add_fields,
+    cosine,
+    fraction,
+    non_negative_float,
+    non_negative_int,
+    number,
+    positive_float,
+    positive_int,
+)
+from runtime.decisions import DecisionConfig
 from runtime.publisher import DEFAULT_ENDPOINT
+from runtime.recognizer import RecognizerConfig
 from runtime.sources import SourceError, open_source
 from runtime.vocab import VocabError
 
-
-def _number(kind: type, ok, what: str):
-    """An argparse type: a finite number of ``kind`` for which ``ok(value)`` holds; else a clear error."""
-
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            what_kind = "an integer" if kind is int else "a number"
-            raise argparse.ArgumentTypeError(f"expects {what_kind}, got {text!r}") from None
-        if not math.isfinite(value) or not ok(value):
-            raise argparse.ArgumentTypeError(f"must be {what}, got {text!r}")
-        return value
-
-    parse.__name__ = f"{kind.__name__} {what}"
-    return parse
-
-
-positive_int = _number(int, lambda v: v > 0, "an integer > 0")
-non_negative_int = _number(int, lambda v: v >= 0, "an integer >= 0")
-positive_float = _number(float, lambda v: v > 0, "a number > 0")
-non_negative_float = _number(float, lambda v: v >= 0, "a number >= 0")
-fraction = _number(float, lambda v: 0 < v <= 1, "a number in (0, 1]")
-cosine = _number(float, lambda v: -1 <= v <= 1, "a cosine in [-1, 1]")
-field_of_view = _number(float, lambda v: 0 < v < 180, "an angle in degrees in (0, 180)")
+# range checks of the recognition flags, by config field (refused before anything starts)
+RECOGNITION_TYPES = {
+    "stride": positive_int, "window_seconds": non_negative_float, "min_coverage": fraction, "top_k": positive_int,
+    "person_timeout": positive_float, "unknown_threshold": cosine, "smoothing": fraction,
+    "enter_margin": non_negative_float, "exit_margin": non_negative_float, "min_duration": non_negative_float,
+    "default_threshold": cosine,
+}
+field_of_view = number(float, lambda v: 0 < v < 180, "an angle in degrees in (0, 180)")
 
 
 def label_threshold(text: str) -> tuple[str, float]:
@@ -97,19 +91,24 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--fov", type=field_of_view, default=65.0, help="camera horizontal field of view in degrees")
     g.add_argument("--mirror", action="store_true", help="the camera image is mirrored (selfie view)")
     g = ap.add_argument_group("recognition")
-    g.add_argument("--stride", type=positive_int, default=8, help="frames between two windows of a person")
-    g.add_argument("--window", type=non_negative_float, default=0.0, help="seconds of motion per window (0, the default: the bundle's)")
-    g.add_argument("--top-k", type=positive_int, default=5, help="labels in each prediction")
-    g.add_argument("--adapt", action=argparse.BooleanOptionalAction, default=True,
-                   help="refine class prototypes from confident windows (on-device adaptation)")
+    # defaults and help come from the config dataclasses (runtime.recognizer, runtime.decisions): written once
+    add_fields(g, RecognizerConfig, types=RECOGNITION_TYPES, skip=("adaptation", "decisions"),
+               flags={"window_seconds": "--window", "thresholds": "--threshold"}, extra={
+                   "window_seconds": {"default": 0.0, "metavar": "SECONDS", "help": "seconds of motion per window (0, the default: the bundle's)"},
+                   "top_k": {"help": "labels in each prediction"},
+                   "adapt": {"help": "refine class prototypes from confident windows (on-device adaptation)"},
+                   "unknown_threshold": {"help": "weighted cosine below which a window is 'unknown' (default: the "
+                                                 "bundle's calibrated value)"},
+                   "thresholds": {"action": "append", "type": label_threshold, "metavar": "LABEL=VALUE", "default": None,
+                                  "help": "per-label threshold, a cosine in [-1, 1] (repeatable; a label not in the "
+                                          "vocabulary is warned about)"},
+                   "predictions": {"help": "publish a prediction per window (--no-predictions: only start/end events, "
+                                           "heartbeats, status)"}})
     g.add_argument("--adapt-state", default="", help="save the adaptation bank here on exit, restore it on start")
-    g.add_argument("--unknown-threshold", type=cosine, default=None,
-                   help="weighted cosine below which a window is 'unknown' (default: the bundle's calibrated value)")
-    g.add_argument("--threshold", action="append", type=label_threshold, metavar="LABEL=VALUE",
-                   help="per-label threshold, a cosine in [-1, 1] (repeatable; a label not in the vocabulary is warned about)")
-    g.add_argument("--smoothing", type=fraction, default=0.5, help="weight of the newest window in the moving average")
-    g.add_argument("--min-duration", type=non_negative_float, default=0.5, help="seconds before an action starts or switches")
-    g.add_argument("--no-predictions", action="store_true", help="publish only start/end events, heartbeats, status")
+    add_fields(g, DecisionConfig, types=RECOGNITION_TYPES, extra={
+        "smoothing": {"help": "weight of the newest window in the moving average"},
+        "enter_margin": {"help": "cosine over its threshold a label needs to start"},
+        "exit_margin": {"help": "cosine under its threshold at which an active action ends"}})
     g = ap.add_argument_group("event stream")
     g.add_argument("--bind", default=DEFAULT_ENDPOINT, help="ZeroMQ PUB endpoint")
     g.add_argument("--bind-wide", action="store_true", help="allow an endpoint beyond loopback")
@@ -145,15 +144,15 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, app.stop)
     signal.signal(signal.SIGTERM, app.stop)
     log.info(f"publishing on {app.publisher.endpoint}; vocabulary {len(app.recognizer.vocab.labels)} labels "
-             f"({len(app.recognizer.vocab.encoded_on_device)} encoded on the device); source {info.get('name')}")
+             f"({len(app.recognizer.vocab.encoded_on_device)} encoded on the device); source {info.name}")
     first = [frames]
 
     def open_frames():
         if first:
             return first.pop()
         frames_again, info_again = open_source(args.source, **source_kw)
-        if info_again.get("state") is not None:
-            app.set_source_state(info_again["state"])
+        if info_again.state is not None:
+            app.set_source_state(info_again.state)
         return frames_again
 
     return app.run(open_frames, info)

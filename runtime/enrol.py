@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from runtime.app import DEFAULT_VOCAB
-from runtime.bundle import BundleError, load_bundle
+from runtime.bundle import BundleError
 from runtime.enrolment import (
     EnrolmentError,
     EnrolmentStore,
@@ -40,6 +40,7 @@ from runtime.enrolment import (
     example_features,
     open_store,
 )
+from runtime.factory import open_bundle
 from runtime.recording import RecordingError, read_recording
 from runtime.sources import SourceError
 from runtime.vocab import VocabError, read_vocab
@@ -181,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args) -> int:
-    bundle = load_bundle(args.bundle) if args.bundle else load_bundle()
+    bundle = open_bundle(args.bundle)
     path = Path(args.store) if args.store else default_store(args.vocab)
     store = open_store(path, bundle.encoder_sha256)
     if args.list:
@@ -223,11 +224,11 @@ def _guided(args, bundle, backend, store: EnrolmentStore, label: str) -> None:
     frames, info = open_source(args.source, pose=args.pose or "", pose_model=args.pose_model or None,
                                realtime=args.realtime, fov_deg=args.fov, mirror=args.mirror, keep_image=args.show)
     frames = iter(frames)
-    print(f"{label!r}: {args.count} examples of {seconds:.1f} s from {info.get('name', args.source)}; "
+    print(f"{label!r}: {args.count} examples of {seconds:.1f} s from {info.name}; "
           f"get ready during each {args.countdown:g} s countdown", flush=True)
     done, tries = 0, 0
     while done < args.count:
-        joints, ts = capture(frames, info.get("state"), seconds, args.countdown, done + 1, args.count, args.show)
+        joints, ts = capture(frames, info.state, seconds, args.countdown, done + 1, args.count, args.show)
         if len(ts) < MIN_FRAMES:
             tries += 1
             print(f"no person seen long enough ({len(ts)} frames); again", flush=True)
@@ -236,7 +237,7 @@ def _guided(args, bundle, backend, store: EnrolmentStore, label: str) -> None:
             continue
         tries = 0
         store.add(label, example_features(backend, bundle, joints, ts),
-                  f"{info.get('name', args.source)} at {time.strftime('%Y-%m-%d %H:%M:%S')}")
+                  f"{info.name} at {time.strftime('%Y-%m-%d %H:%M:%S')}")
         store.save()  # after every example: an interrupted session keeps what it recorded
         done += 1
         print(f"example {done}/{args.count} stored ({len(ts)} frames)", flush=True)

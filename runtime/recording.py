@@ -31,10 +31,11 @@ import json
 import logging
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from runtime.frames import Frame, Person
 
 FORMAT = "zsar.skeletons/1"
 MAX_LINE_BYTES = 1 << 20  # one frame line; 20 people with confidences are about 30 KB
@@ -47,19 +48,6 @@ log = logging.getLogger("runtime")
 
 class RecordingError(ValueError):
     """A recording file is malformed; the message names the file and line."""
-
-
-@dataclass
-class Person:
-    id: int
-    joints: np.ndarray  # (25, 3)
-    conf: np.ndarray | None = None  # (25,)
-
-
-@dataclass
-class Frame:
-    t: float
-    people: list[Person]
 
 
 class RecordingWriter:

@@ -477,8 +477,3 @@ def preprocess(x: np.ndarray, spec: InputSpec) -> np.ndarray:
         x[..., UNCOMMON_JOINTS, :] = 0.0
         x = retarget(x)
     return np.ascontiguousarray(x.transpose(3, 0, 2, 1), dtype=np.float32)
-
-
-def to_internal(model_input: np.ndarray) -> np.ndarray:
-    """Model layout (C, T, V, M) -> internal (T, M, V, C)."""
-    return np.asarray(model_input).transpose(1, 3, 2, 0)

@@ -50,9 +50,10 @@ class VocabError(ValueError):
     """The vocabulary cannot be used; the message names the file and line."""
 
 
-def label_prompt(label: str) -> str:
-    """The text a bare label is encoded as (export and device use this one rule)."""
-    return LABEL_PROMPT.format(label=label.strip().lower())
+def label_prompt(label: str, prompt: str = LABEL_PROMPT) -> str:
+    """The text a bare label is encoded as (export and device use this one rule; a bundle's manifest names its
+    prompt, ``runtime.factory.label_prompt_of``)."""
+    return prompt.format(label=label.strip().lower())
 
 
 @dataclass(frozen=True)
@@ -142,8 +143,9 @@ class Vocabulary:
         return h.hexdigest()[:12]
 
 
-def resolve(entries: list[VocabEntry], table, encoder=None, granularities: int = 1) -> Vocabulary:
-    """Prototypes for the entries: from the table (label or alias, unless a description is given) or encoded.
+def resolve(entries: list[VocabEntry], table, encoder=None, granularities: int = 1, prompt: str = LABEL_PROMPT) -> Vocabulary:
+    """Prototypes for the entries: from the table (label or alias, unless a description is given) or encoded
+    (the description, else the label in ``prompt``: the bundle's, ``runtime.factory.vocabulary``).
 
     ``table`` is a ``runtime.bundle.PrototypeTable``; ``encoder`` has ``encode(texts) -> (N, D)``. A label the
     table lacks with no encoder available is an error naming the labels."""
@@ -156,7 +158,7 @@ def resolve(entries: list[VocabEntry], table, encoder=None, granularities: int =
             protos.append(table.prototypes[row])
         else:
             protos.append(None)
-            to_encode.append((i, e.description or label_prompt(e.label)))
+            to_encode.append((i, e.description or label_prompt(e.label, prompt)))
     if to_encode:
         if encoder is None:
             missing = ", ".join(repr(entries[i].label) for i, _ in to_encode)

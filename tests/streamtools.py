@@ -11,6 +11,7 @@ import zmq
 
 from runtime.app import App, AppConfig
 from runtime.events import validate
+from runtime.frames import SourceInfo
 from runtime.recognizer import RecognizerConfig
 
 VOCAB = "hand waving\nclapping\njumping up\nsitting down\nfalling\nsalute\n"
@@ -51,12 +52,12 @@ class Subscriber(threading.Thread):
         return None
 
 
-def start(tmp_path: Path, bundle: Path, frames_factory, vocab: str = VOCAB, info: dict | None = None, **kw):
+def start(tmp_path: Path, bundle: Path, frames_factory, vocab: str = VOCAB, info: SourceInfo | None = None, **kw):
     (tmp_path / "actions.txt").write_text(vocab)
     rc = kw.pop("recognizer", RecognizerConfig(stride=6))
     cfg = AppConfig(bundle=str(bundle), vocab=str(tmp_path / "actions.txt"), bind="tcp://127.0.0.1:*",
                     recognizer=rc, **kw)
-    info = info or {"name": "test", "tracking": "single-person"}
+    info = info or SourceInfo("test")
     app = App(cfg, info)
     sub = Subscriber(app.publisher.endpoint)
     sub.start()

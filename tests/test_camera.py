@@ -43,7 +43,7 @@ def plausible(sub, tracking: str) -> None:
 @needs_clip
 def test_solutions_backend_on_a_real_clip_to_a_subscriber(tmp_path, bundle_dir):
     sub, info = run_clip(tmp_path, bundle_dir)
-    assert info["pose"] == "mediapipe-solutions" and info["tracking"] == "single-person"
+    assert info.pose == "mediapipe-solutions" and info.tracking == "single-person"
     plausible(sub, "single-person")
     frames = list(read_recording(tmp_path / "live.jsonl"))
     detected = [f for f in frames if f.people]
@@ -70,7 +70,7 @@ def test_solutions_backend_on_a_real_clip_to_a_subscriber(tmp_path, bundle_dir):
 @pytest.mark.skipif(not TASK.exists(), reason="../shared/models is absent")
 def test_tasks_backend_with_a_task_file_and_several_people(tmp_path, bundle_dir):
     sub, info = run_clip(tmp_path, bundle_dir, pose_model=str(TASK), max_people=2)
-    assert info["pose"] == "mediapipe-tasks" and info["tracking"] == "multi-person"
+    assert info.pose == "mediapipe-tasks" and info.tracking == "multi-person"
     plausible(sub, "multi-person")
 
 

@@ -7,10 +7,11 @@ import importlib
 import pytest
 
 TOOLS = [
-    "train.__main__", "export.__main__", "export.tensorrt", "export.bench", "export.text_encoder",
-    "runtime.camera", "runtime.listen", "runtime.bench", "runtime.streameval", "runtime.keys", "runtime.healthcheck",
-    "runtime.pipeline_bench", "runtime.synth.bench", "train.data.render", "train.data.learnability",
-    "train.data.mocap", "train.realmotion", "train.results",
+    "train.__main__", "export.__main__", "export.tensorrt", "export.text_encoder",
+    "runtime.camera", "runtime.listen", "runtime.enrol", "runtime.keys", "runtime.healthcheck",
+    "train.data.render", "train.data.mocap",
+    "bench.results", "bench.runtime", "bench.pipeline", "bench.streameval", "bench.generator", "bench.encoder_latency",
+    "bench.realmotion", "bench.learnability",
 ]  # fmt: skip
 
 
@@ -30,7 +31,7 @@ def test_train_lists_what_it_can_do(capsys):
 
     main(["--list"])
     out = capsys.readouterr().out
-    assert "methods:   baseline, pgfa" in out and "edge" in out and "55_5" in out and "base12" in out
+    assert "methods:   baseline, pairwise, pgfa" in out and "edge" in out and "55_5" in out and "base12" in out
 
 
 def test_train_rejects_unknown_method(capsys):

@@ -22,7 +22,8 @@ from runtime.enrolment import (
     load_store,
     open_store,
 )
-from runtime.recording import Person, RecordingWriter
+from runtime.frames import Person
+from runtime.recording import RecordingWriter
 from runtime.scoring import score
 from runtime.sources import recording_source
 from runtime.synth import SynthConfig, generate

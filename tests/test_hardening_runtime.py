@@ -22,8 +22,9 @@ from runtime.app import App, AppConfig, VocabularyWatcher
 from runtime.camera import main as camera_main
 from runtime.camera import parser
 from runtime.decisions import DecisionConfig
+from runtime.frames import Person, SourceInfo
 from runtime.recognizer import Recognizer, RecognizerConfig
-from runtime.recording import Person, RecordingWriter
+from runtime.recording import RecordingWriter
 from runtime.sources import SourceError, demo_source, recording_source
 from runtime.synth import SynthConfig, generate
 
@@ -208,13 +209,13 @@ def test_vocabulary_replaced_by_a_folder_is_reported_and_watching_goes_on(tmp_pa
         assert "directory" in errors()[0]["message"].lower()
         assert app.watcher.is_alive()
         # an error the watcher does not expect (here: encoding the vocabulary crashes) is reported too
-        resolve = runtime.app.resolve
-        monkeypatch.setattr(runtime.app, "resolve", lambda *a: (_ for _ in ()).throw(RuntimeError("encoder crashed")))
+        vocabulary = runtime.app.vocabulary
+        monkeypatch.setattr(runtime.app, "vocabulary", lambda *a: (_ for _ in ()).throw(RuntimeError("encoder crashed")))
         vocab.rmdir()
         vocab.write_text("hand waving\n")
         assert sub.wait_for(lambda m: m["type"] == "status" and "encoder crashed" in m.get("message", ""), 3)
         assert app.watcher.is_alive()
-        monkeypatch.setattr(runtime.app, "resolve", resolve)
+        monkeypatch.setattr(runtime.app, "vocabulary", vocabulary)
         time.sleep(0.05)
         vocab.write_text("hand waving\nclapping\n")
         loaded = sub.wait_for(lambda m: m["type"] == "status" and m["event"] == "vocabulary_loaded", 3)
@@ -298,7 +299,7 @@ def test_app_refuses_settings_that_would_fail_later(tmp_path, bundle_dir, bad, w
     (tmp_path / "actions.txt").write_text(VOCAB)
     kw = dict(bundle=str(bundle_dir), vocab=str(tmp_path / "actions.txt"), bind="tcp://127.0.0.1:*")
     with pytest.raises(ValueError, match=what):
-        App(AppConfig(**{**kw, **bad}), {"name": "t"})
+        App(AppConfig(**{**kw, **bad}), SourceInfo("t"))
 
 
 @pytest.mark.parametrize("bad", [dict(smoothing=7.0), dict(smoothing=0.0), dict(min_duration=-3.0),
@@ -388,8 +389,8 @@ def test_cli_accepts_values_at_the_edges():
     args = parser().parse_args(["--window", "0", "--smoothing", "1", "--min-duration", "0", "--duration", "0",
                                 "--threads", "0", "--max-fps", "0", "--unknown-threshold", "-1",
                                 "--threshold", "hand waving=0.4", "--threshold", "a=b=0.2", "--speed", "0.25"])
-    assert args.threshold == [("hand waving", 0.4), ("a=b", 0.2)]
-    assert args.window == 0 and args.smoothing == 1 and args.speed == 0.25
+    assert args.thresholds == [("hand waving", 0.4), ("a=b", 0.2)]
+    assert args.window_seconds == 0 and args.smoothing == 1 and args.speed == 0.25
 
 
 def test_threshold_for_a_label_not_in_the_vocabulary_warns(tmp_path, bundle_dir, caplog):
@@ -397,7 +398,7 @@ def test_threshold_for_a_label_not_in_the_vocabulary_warns(tmp_path, bundle_dir,
     cfg = AppConfig(bundle=str(bundle_dir), vocab=str(tmp_path / "actions.txt"), bind="tcp://127.0.0.1:*",
                     recognizer=RecognizerConfig(thresholds={"nosuch": 0.5, "Hand Waving": 0.4}))
     with caplog.at_level(logging.WARNING, logger="runtime"):
-        app = App(cfg, {"name": "t"})
+        app = App(cfg, SourceInfo("t"))
     app.publisher.close()
     assert "'nosuch'" in caplog.text and "not in the vocabulary" in caplog.text
     assert "Hand Waving" not in caplog.text, "labels match regardless of case"

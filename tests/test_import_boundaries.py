@@ -1,4 +1,6 @@
-"""The device code never pulls in torch or the training package (ARCHITECTURE.md: runtime imports)."""
+"""Who may import whom (ARCHITECTURE.md: runtime imports). The device code never pulls in torch, the training
+package, export or the measurement tools; training never imports export or bench; calibration never imports
+export; the measurement tools (bench/) are imported by nothing but themselves and the tests."""
 
 from __future__ import annotations
 
@@ -7,24 +9,48 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
-FORBIDDEN = ("torch", "train", "export", "calibration", "sentence_transformers", "transformers")
+FORBIDDEN = ("torch", "train", "export", "calibration", "bench", "sentence_transformers", "transformers")
+PACKAGES = ("runtime", "train", "export", "calibration", "bench")
+# package -> top-level packages its modules may not import (at any depth: functions' imports count too)
+BOUNDARIES = {
+    "runtime": FORBIDDEN,
+    "train": ("export", "bench"),
+    "calibration": ("export", "bench"),
+    "export": ("bench",),
+}
 
 
-def test_runtime_sources_do_not_import_torch_or_train():
-    offenders = []
-    for path in sorted((ROOT / "runtime").rglob("*.py")):
-        tree = ast.parse(path.read_text(), filename=str(path))
-        for node in ast.walk(tree):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names = [node.module]
-            for n in names:
-                if n.split(".")[0] in FORBIDDEN:
-                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {n}")
-    assert not offenders, "\n".join(offenders)
+def imports(path: Path) -> list[tuple[int, str]]:
+    """(line, module) of every absolute import in a file."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            out.append((node.lineno, node.module))
+    return out
+
+
+def offenders(package: str, forbidden: tuple[str, ...]) -> list[str]:
+    return [f"{path.relative_to(ROOT)}:{line} imports {name}"
+            for path in sorted((ROOT / package).rglob("*.py"))
+            for line, name in imports(path) if name.split(".")[0] in forbidden]
+
+
+@pytest.mark.parametrize("package", sorted(BOUNDARIES))
+def test_package_boundaries(package):
+    bad = offenders(package, BOUNDARIES[package])
+    assert not bad, "\n".join(bad)
+
+
+def test_nothing_outside_bench_and_tests_imports_bench():
+    bad = [b for p in PACKAGES if p != "bench" for b in offenders(p, ("bench",))]
+    bad += [f"{p.name}:{line} imports {name}" for p in ROOT.glob("*.py") for line, name in imports(p)
+            if name.split(".")[0] == "bench"]
+    assert not bad, "\n".join(bad)
 
 
 def test_importing_every_runtime_module_loads_no_torch():

@@ -42,11 +42,11 @@ def test_recordings_replay_through_the_runtime_source(tmp_path):
     assert len(paths) == 15
     frames, info = open_source(str(paths[0]))
     first = next(frames)
-    assert info["kind"] == "recording" and first.people[0].joints.shape == (25, 3)
+    assert info.kind == "recording" and first.people[0].joints.shape == (25, 3)
 
 
 def test_results_page_generator(tmp_path, bundle_dir, monkeypatch):
-    from train.results import main
+    from bench.results import main
 
     run = tmp_path / "runs" / "pgfa-x"
     run.mkdir(parents=True)
@@ -64,6 +64,6 @@ def test_results_page_generator(tmp_path, bundle_dir, monkeypatch):
     assert "| `pgfa-x` | pgfa | synthetic/base12 | 50.0 | 90.0 | 60.0 | 50.0 | 54.5 | 60.0 |" in text
     # a config.json written before --select-per-class existed: that run selected on every held-out sample
     assert "python -m train --method pgfa --data synthetic --split base12 --select-per-class 0 --epochs 5 --backbone edge-tiny" in text
-    assert "Real motion" in text and "python -m train.realmotion" in text
+    assert "Real motion" in text and "python -m bench.realmotion" in text
     assert (tmp_path / "docs" / "img" / "realmotion_confusion.png").exists()
     assert (tmp_path / "docs" / "results" / "realmotion_described.json").exists()

@@ -9,7 +9,8 @@ import json
 import numpy as np
 import pytest
 
-from runtime.recording import Person, RecordingWriter
+from runtime.frames import Person
+from runtime.recording import RecordingWriter
 from runtime.vocab import label_prompt
 from train.config import ConfigError, TrainConfig, validate
 from train.data.base import DataError

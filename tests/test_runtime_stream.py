@@ -14,8 +14,9 @@ import pytest
 
 from runtime.bundle import BundleError, load_bundle
 from runtime.camera import main as camera_main
+from runtime.frames import Frame, Person
 from runtime.recognizer import RecognizerConfig
-from runtime.recording import Frame, Person, RecordingWriter, read_recording
+from runtime.recording import RecordingWriter, read_recording
 from runtime.sources import demo_source, open_source
 from runtime.synth import SynthConfig, generate
 
@@ -53,19 +54,13 @@ def recorded_clip(tmp_path: Path, label: str = "Hand waving", seconds_idle: floa
 def test_windows_are_scored_against_the_adapted_prototypes(bundle_dir):
     """The prototypes adaptation moves are the ones the next window is scored with (no stale scoring matrix)."""
     from runtime.adaptation import AdaptationConfig
-    from runtime.backends import create_backend
-    from runtime.publisher import PredictionCollector
-    from runtime.recognizer import Recognizer
+    from runtime.factory import build_recognizer
     from runtime.scoring import score
-    from runtime.vocab import VocabEntry, resolve
 
     b = load_bundle(bundle_dir)
-    backend = create_backend(b, "ort-cpu")
-    labels = b.table.labels[:6]
-    vocab = resolve([VocabEntry(x, None, i) for i, x in enumerate(labels)], b.table, None, 1)
     adapt = AdaptationConfig(min_margin=0.0, min_count=1, min_classes=1, refresh_every=1, max_drift=0.5)
-    keep = PredictionCollector()
-    rec = Recognizer(b, backend, vocab, keep, RecognizerConfig(stride=4, adaptation=adapt))
+    rec = build_recognizer(b, b.table.labels[:6], RecognizerConfig(stride=4, adaptation=adapt))
+    backend, vocab, keep, labels = rec.backend, rec.vocab, rec.publisher, rec.vocab.labels
     frames = [j for name in ("Salute", "Hand waving", "Kicking something") for j in generate(name, 1).joints]
     checked = 0
     for i, joints in enumerate(frames):
@@ -221,10 +216,10 @@ def test_text_encoder_probe_guards_against_the_wrong_encoder(tmp_path, bundle_di
 
 def test_open_source_picks_the_right_kind(tmp_path):
     frames, info = open_source("demo")
-    assert info["kind"] == "synthetic" and next(frames).people[0].joints.shape == (25, 3)
+    assert info.kind == "synthetic" and next(frames).people[0].joints.shape == (25, 3)
     path = recorded_clip(tmp_path)
     frames, info = open_source(str(path))
-    assert info["kind"] == "recording" and info["name"] == "clip"
+    assert info.kind == "recording" and info.name == "clip"
 
 
 def test_curve_encrypts_and_authenticates(tmp_path):

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from runtime.recording import Person, RecordingWriter
+from runtime.frames import Person
+from runtime.recording import RecordingWriter
 from runtime.synth import SynthConfig, generate
 from train.__main__ import main as train_main
 from train.checkpoint import InitError, build_method, init_from, load

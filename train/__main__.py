@@ -42,14 +42,16 @@ def _discard(run_dir: Path, before: set[str] | None, created_top: Path | None) -
 def main(argv: list[str] | None = None) -> None:
     cfg, mcfg, listing = parse_args(argv)
     if listing:
+        from train.data.classes import label_set_of
+        from train.data.loading import DATASETS
         from train.data.splits import available_splits
         from train.methods import list_methods
         from train.models import list_backbones
 
         print("methods:  ", ", ".join(list_methods()))
         print("backbones:", ", ".join(list_backbones()))
-        for data, ls in (("synthetic", "synthetic"), ("ntu60", "ntu60"), ("ntu120", "ntu120"), ("pku", "pku51")):
-            print(f"{data:10s} splits: {', '.join(available_splits(ls))}")
+        for data in DATASETS:
+            print(f"{data:10s} splits: {', '.join(available_splits(label_set_of(data)))}")
         return
     try:
         validate(cfg, mcfg)  # before the run directory exists

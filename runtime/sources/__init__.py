@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from runtime.recording import Frame, Person, read_recording
+from runtime.frames import Frame, Person, SourceInfo
+from runtime.recording import read_recording
 
 
 class SourceError(RuntimeError):
@@ -38,23 +39,23 @@ def ntu_source(path: str | Path, fps: float = 30.0) -> Iterator[Frame]:
         yield Frame(i / fps, people)
 
 
-def open_source(spec: str, **kw) -> tuple[Iterator[Frame], dict]:
-    """An iterator of frames and a description (name, kind, tracking) for ``--source``."""
+def open_source(spec: str, **kw) -> tuple[Iterator[Frame], SourceInfo]:
+    """An iterator of frames and a description (name, kind, tracking, ...) for ``--source``."""
     if spec == "demo":
-        return demo_source(kw.get("seed", 0)), {"name": "demo", "kind": "synthetic", "tracking": "single-person"}
+        return demo_source(kw.get("seed", 0)), SourceInfo("demo", "synthetic", "single-person")
     p = Path(spec)
     if p.suffix == ".skeleton":
         if not p.exists():
             raise SourceError(f"{p}: no such NTU skeleton file")
-        return ntu_source(p), {"name": p.stem, "kind": "ntu", "tracking": "multi-person"}
+        return ntu_source(p), SourceInfo(p.stem, "ntu", "multi-person")
     if p.suffix in (".jsonl", ".json"):
         if not p.exists():
             raise SourceError(f"{p}: no such skeleton recording")
         from runtime.recording import read_header
 
         header = read_header(p)
-        return recording_source(p), {"name": header.get("source") or p.stem, "kind": "recording",
-                                     "tracking": header.get("tracking", "multi-person")}
+        return recording_source(p), SourceInfo(header.get("source") or p.stem, "recording",
+                                               header.get("tracking", "multi-person"))
     from runtime.sources.video import open_video_source
 
     return open_video_source(spec, **kw)

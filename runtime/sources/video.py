@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from runtime.frames import Frame, Person, SourceInfo
 from runtime.pose import create_pose_backend
-from runtime.recording import Frame, Person
 from runtime.skeleton import ntu_from_mediapipe
 from runtime.sources import SourceError
 from runtime.tracker import Tracker, keypoint_box
@@ -182,12 +182,11 @@ def pose_frames(capture: Capture, pose, state: SourceState, fov_deg: float, mirr
 
 def open_video_source(spec: str, pose: str = "", pose_model: str | None = None, max_people: int = 1,
                       realtime: bool = True, fov_deg: float = 65.0, mirror: bool = False, keep_image: bool = False,
-                      max_fps: float = 0.0, **_) -> tuple[Iterator[Frame], dict]:
+                      max_fps: float = 0.0, **_) -> tuple[Iterator[Frame], SourceInfo]:
     state = SourceState()
     capture = Capture(spec, realtime, state)
     backend = create_pose_backend(pose or ("tasks" if pose_model else "solutions"), pose_model, max_people)
     tracking = "multi-person" if backend.max_people > 1 else "single-person"
     name = f"camera{capture.target}" if capture.kind == "camera" else Path(str(capture.target)).stem if capture.kind == "file" else capture.spec
-    info = {"name": name, "kind": capture.kind, "tracking": tracking, "state": state, "fps": capture.fps,
-            "size": capture.size, "pose": backend.name}
+    info = SourceInfo(name, capture.kind, tracking, state=state, fps=capture.fps, size=capture.size, pose=backend.name)
     return pose_frames(capture, backend, state, fov_deg, mirror, keep_image, max_fps), info

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from runtime.synth.body import SIDES, BodyShape, Pose, forward_kinematics, rest_hand_target
+from runtime.synth.body import SIDES, BodyShape, Pose, forward_kinematics
 from runtime.synth.camera import (
     Projection,
     kinect_noise,
@@ -157,11 +157,3 @@ def demo_stream(labels: list[str] | None = None, seed: int = 0, config: SynthCon
         for frame in generate(label, sample_seed(seed, 10_000, i), fixed).joints:
             yield label, frame
         i += 1
-
-
-def rest_pose_world(shape: BodyShape = BodyShape()) -> np.ndarray:
-    """NTU joints of a body standing at rest, world frame (for tests and drawings)."""
-    pose = Pose(1)
-    for side in SIDES:
-        pose.hand_target[side] = rest_hand_target(shape, side)[None]
-    return forward_kinematics(shape, pose).ntu[0]

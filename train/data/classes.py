@@ -6,6 +6,13 @@ from functools import cache
 from pathlib import Path
 
 _DIR = Path(__file__).parent / "classes"
+# datasets whose label set has another name (the one table of them: loaders, splits, descriptions, concepts, CLI)
+LABEL_SETS = {"pku": "pku51"}
+
+
+def label_set_of(data: str) -> str:
+    """The label set of a dataset name (``pku`` -> ``pku51``); any other name is its own label set."""
+    return LABEL_SETS.get(data, data)
 
 
 @cache
@@ -16,8 +23,7 @@ def class_names(label_set: str) -> tuple[str, ...]:
         return tuple(n for part in label_set.split("+") for n in class_names(part))
     if label_set == "ntu60":
         return class_names("ntu120")[:60]
-    if label_set == "pku":
-        label_set = "pku51"
+    label_set = label_set_of(label_set)
     if label_set == "synthetic":
         from runtime.synth.motions import SYNTHETIC_CLASSES
 

@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from train.data.classes import class_names
+from train.data.classes import LABEL_SETS, class_names
 
 SCHEMA = "zsar.concepts/1"
 PATH = Path(__file__).parent / "concepts.json"
 COMPLETE = ("kinder_gator", "utd_mhad", "nw_ucla", "bandai_namco")
-_CANONICAL = {"ntu60": "ntu120", "pku": "pku51"}
+_CANONICAL = {"ntu60": "ntu120", **LABEL_SETS}
 
 
 class ConceptError(ValueError):

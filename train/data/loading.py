@@ -21,6 +21,7 @@ from torch.utils.data import Dataset
 
 from runtime.skeleton import UNCOMMON_JOINTS, InputSpec, preprocess
 from train.data.base import DataError, SkeletonDataset
+from train.data.classes import label_set_of
 from train.data.splits import ZeroShotSplit, get_split
 
 if TYPE_CHECKING:
@@ -110,7 +111,7 @@ def load_parts(data: str, split_name: str, root: str | None = None, protocol: st
         from train.data.mixture import load_mixture
 
         return load_mixture(data, holdout, root, per_class, seed, eval_per_class)
-    label_set = "pku51" if data == "pku" else data
+    label_set = label_set_of(data)
     split = get_split(label_set, split_name)
     if data == "synthetic":
         from train.data.synthetic import make_synthetic

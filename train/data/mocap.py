@@ -193,7 +193,8 @@ def load_mocap(yaws=(-60, -30, 0, 30, 60), directory: str | Path | None = None) 
 
 def write_recordings(out: str | Path, yaws=(0,)) -> list[Path]:
     """Each clip (and yaw) as a skeleton recording that ``python -m runtime.camera --source`` replays."""
-    from runtime.recording import Person, RecordingWriter
+    from runtime.frames import Person
+    from runtime.recording import RecordingWriter
 
     out = Path(out)
     paths = []

@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from train.data.classes import class_names
+from train.data.classes import class_names, label_set_of
 
 _FILE = Path(__file__).parent / "splits.json"
-_ALIASES = {"pku": "pku51"}
 
 
 @dataclass(frozen=True)
@@ -52,12 +51,12 @@ def _table() -> dict:
 
 
 def available_splits(label_set: str) -> list[str]:
-    label_set = _ALIASES.get(label_set, label_set)
+    label_set = label_set_of(label_set)
     return sorted(_table().get(label_set, {}))
 
 
 def get_split(label_set: str, name: str) -> ZeroShotSplit:
-    label_set = _ALIASES.get(label_set, label_set)
+    label_set = label_set_of(label_set)
     table = _table()
     if label_set not in table:
         known = sorted(k for k in table if not k.startswith("_"))

@@ -1,7 +1,7 @@
 """The built-in synthetic dataset: procedural motions (``runtime.synth``) in the common dataset interface.
 
 Train and test parts come from disjoint seed streams, so a test sample is never a training sample. Sizes are
-small enough to make on the fly (hundreds of sequences per second; ``python -m runtime.synth.bench``).
+small enough to make on the fly (hundreds of sequences per second; ``python -m bench.generator``).
 """
 
 from __future__ import annotations

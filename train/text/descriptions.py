@@ -129,8 +129,9 @@ def load_descriptions(name_or_path: str | Path) -> Descriptions:
     if name == "ntu60":
         d = load_descriptions("ntu120")
         return Descriptions("ntu60", d.classes[:60], d.source)
-    if name == "pku":
-        name = "pku51"
+    from train.data.classes import label_set_of
+
+    name = label_set_of(name)
     path = _DIR / f"{name}.json" if (_DIR / f"{name}.json").exists() else Path(name)
     if not path.exists():
         known = sorted(p.stem for p in _DIR.glob("*.json"))

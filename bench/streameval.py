@@ -1,4 +1,4 @@
-"""python -m runtime.streameval [--bundle DIR] [--clips 300] [--shift] [--adapt/--no-adapt]
+"""python -m bench.streameval [--bundle DIR] [--clips 300] [--shift] [--adapt/--no-adapt]
 
 Accuracy of the whole recogniser (windows, encoder, scoring, adaptation) on a labelled synthetic stream: one
 person performs vocabulary actions one after another with idle moments between, seen by one camera. A window is
@@ -17,14 +17,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from runtime.backends import create_backend
-from runtime.bundle import load_bundle
-from runtime.publisher import PredictionCollector
-from runtime.recognizer import Recognizer, RecognizerConfig
-from runtime.recording import Person
+from runtime.factory import build_recognizer, open_bundle
+from runtime.frames import Person
+from runtime.recognizer import RecognizerConfig
 from runtime.synth import IDLE, SYNTHETIC_CLASSES, SynthConfig, generate, sample_seed
 from runtime.synth.camera import sample_view
-from runtime.vocab import VocabEntry, resolve
 
 
 def labelled_stream(labels: list[str], clips: int, seed: int, config: SynthConfig):
@@ -44,12 +41,9 @@ def labelled_stream(labels: list[str], clips: int, seed: int, config: SynthConfi
 
 def evaluate(bundle, labels: list[str], frames: list, adapt: bool, stride: int = 8) -> dict:
     index = bundle.table.index()  # names and aliases: a table of several label sets may hold a label as an alias
-    vocab = resolve([VocabEntry(bundle.table.labels[index[lab.lower()]], None, i + 1) for i, lab in enumerate(labels)],
-                    bundle.table,
-                    None, len(bundle.granularities))
-    pub = PredictionCollector()
-    backend = create_backend(bundle, "ort-cpu")
-    rec = Recognizer(bundle, backend, vocab, pub, RecognizerConfig(stride=stride, adapt=adapt, predictions=True))
+    rec = build_recognizer(bundle, [bundle.table.labels[index[lab.lower()]] for lab in labels],
+                           RecognizerConfig(stride=stride, adapt=adapt, predictions=True))
+    pub = rec.publisher
     fps = 30.0
     truth_at = []
     for i, (label, joints) in enumerate(frames):
@@ -70,7 +64,7 @@ def evaluate(bundle, labels: list[str], frames: list, adapt: bool, stride: int =
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(prog="python -m runtime.streameval", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m bench.streameval", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bundle", default="")
     ap.add_argument("--clips", type=int, default=300)
@@ -80,7 +74,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--labels", default="", help="comma-separated vocabulary (default: every synthetic class)")
     ap.add_argument("--json", default="", help="also write the results here")
     args = ap.parse_args(argv)
-    bundle = load_bundle(args.bundle) if args.bundle else load_bundle()
+    bundle = open_bundle(args.bundle)
     labels = [s.strip() for s in args.labels.split(",") if s.strip()] or list(SYNTHETIC_CLASSES)
     config = SynthConfig().shifted() if args.shift else SynthConfig()
     frames = list(labelled_stream(labels, args.clips, args.seed, config))

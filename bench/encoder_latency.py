@@ -1,4 +1,4 @@
-"""python -m export.bench BUNDLE_DIR [--run RUN_DIR] [--threads 2] [--repeats 200]
+"""python -m bench.encoder_latency BUNDLE_DIR [--run RUN_DIR] [--threads 2] [--repeats 200]
 
 Latency of the skeleton encoder at batch 1 and batch 8 (median and p95, milliseconds) in PyTorch eager (when the
 training run is given), ONNX fp32 and ONNX INT8 on onnxruntime CPU, and on CUDA / TensorRT when present; model
@@ -48,7 +48,7 @@ def ort_session(path: Path, provider: str, threads: int):
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(prog="python -m export.bench", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m bench.encoder_latency", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("bundle")
     ap.add_argument("--run", help="training run, to time PyTorch eager too")

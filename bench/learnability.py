@@ -1,7 +1,7 @@
 """Are the synthetic motions learnable and distinct? A small supervised classifier over all synthetic classes,
 trained on one seed stream and scored on fresh samples from another.
 
-    python -m train.data.learnability --per-class 40 --epochs 12
+    python -m bench.learnability --per-class 40 --epochs 12
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class Classifier(nn.Module):
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(prog="python -m bench.learnability", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--per-class", type=int, default=40, help="training samples per class")
     ap.add_argument("--test-per-class", type=int, default=20, help="fresh test samples per class")
     ap.add_argument("--epochs", type=int, default=12)

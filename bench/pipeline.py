@@ -1,4 +1,4 @@
-"""python -m runtime.pipeline_bench [--video clip.mp4] [--bundle DIR]
+"""python -m bench.pipeline [--video clip.mp4] [--bundle DIR]
 
 End-to-end speed of the camera side on a video file, every frame processed (no real-time pacing):
   1. MediaPipe alone: decode + pose, the ceiling;
@@ -22,14 +22,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from runtime.backends import create_backend
-from runtime.bundle import load_bundle
+from runtime.factory import build_recognizer, open_bundle
+from runtime.frames import Person
 from runtime.pose import create_pose_backend
 from runtime.recognizer import STAGES, Recognizer, RecognizerConfig
-from runtime.recording import Person
 from runtime.skeleton import ntu_from_mediapipe
 from runtime.tracker import Tracker, keypoint_box
-from runtime.vocab import VocabEntry, resolve
 
 
 class _Null:
@@ -51,10 +49,8 @@ def frames_of(video: str) -> list[np.ndarray]:
 
 
 def make_recognizer(bundle_dir: str | None, threads: int) -> Recognizer:
-    bundle = load_bundle(bundle_dir) if bundle_dir else load_bundle()
-    labels = bundle.table.labels[:20]
-    vocab = resolve([VocabEntry(lab, None, i) for i, lab in enumerate(labels)], bundle.table, None, len(bundle.granularities))
-    return Recognizer(bundle, create_backend(bundle, "ort-cpu", "auto", threads), vocab, _Null(), RecognizerConfig(stride=8))
+    bundle = open_bundle(bundle_dir)
+    return build_recognizer(bundle, bundle.table.labels[:20], RecognizerConfig(stride=8), _Null(), threads=threads)
 
 
 def pose_loop(video: str, on_frame=None) -> tuple[float, dict]:
@@ -113,7 +109,7 @@ def run_camera(args) -> tuple[float, dict]:
                         recognizer=RecognizerConfig(stride=8)), info)
     t0 = time.perf_counter()
     app.run(lambda: frames, info)
-    return info["state"].frames / (time.perf_counter() - t0), {}
+    return info.state.frames / (time.perf_counter() - t0), {}
 
 
 def run_threaded(args) -> tuple[float, dict]:
@@ -153,7 +149,7 @@ def cpu_seconds() -> float:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(prog="python -m runtime.pipeline_bench", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m bench.pipeline", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--video", default=str(Path(__file__).resolve().parents[2] / "shared" / "realdata-dev" / "video" / "stgcn_ta_chi.mp4"))
     ap.add_argument("--bundle", default="")

@@ -1,4 +1,4 @@
-"""python -m runtime.synth.bench [--seconds 10]
+"""python -m bench.generator [--seconds 10]
 
 Generator throughput on one core: sequences per second for the Kinect-like output and with the MediaPipe
 projection, over all classes in turn (median of one-second rounds)."""
@@ -28,7 +28,7 @@ def rate(mediapipe: bool, seconds: float) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m runtime.synth.bench", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m bench.generator", description=__doc__)
     ap.add_argument("--seconds", type=float, default=10.0)
     args = ap.parse_args(argv)
     for mp in (False, True):

@@ -1,4 +1,4 @@
-"""python -m train.realmotion [--bundle DIR] [--describe] [--distractors 20] [--out results/realmotion]
+"""python -m bench.realmotion [--bundle DIR] [--describe] [--distractors 20] [--out results/realmotion]
 
 Zero-shot recognition of real motion capture (the pybullet humanoid clips, ``train.data.mocap``, five camera
 yaws each) by a bundle, through exactly what the device runs: the recogniser's windows and preprocessing, the
@@ -19,15 +19,14 @@ from pathlib import Path
 import numpy as np
 
 from runtime.backends import create_backend
-from runtime.bundle import load_bundle
-from runtime.publisher import PredictionCollector
-from runtime.recognizer import Recognizer, RecognizerConfig
-from runtime.recording import Person
-from runtime.vocab import VocabEntry, resolve
+from runtime.factory import build_recognizer, open_bundle, text_encoder, vocabulary
+from runtime.frames import Person
+from runtime.recognizer import RecognizerConfig
+from runtime.vocab import VocabEntry
 from train.data.mocap import DESCRIPTIONS, LABELS, load_mocap
 
 
-def vocabulary(bundle, describe: bool, distractors: int, seed: int = 0) -> list[VocabEntry]:
+def vocab_entries(bundle, describe: bool, distractors: int, seed: int = 0) -> list[VocabEntry]:
     entries = [VocabEntry(lab, DESCRIPTIONS[lab] if describe else None, i + 1) for i, lab in enumerate(LABELS)]
     if distractors:
         taken = {e.label.lower() for e in entries}
@@ -38,24 +37,22 @@ def vocabulary(bundle, describe: bool, distractors: int, seed: int = 0) -> list[
 
 
 def evaluate(bundle_dir: str | None, describe: bool, distractors: int, stride: int = 4) -> dict:
-    bundle = load_bundle(bundle_dir) if bundle_dir else load_bundle()
-    entries = vocabulary(bundle, describe, distractors)
+    bundle = open_bundle(bundle_dir)
+    entries = vocab_entries(bundle, describe, distractors)
     encoder = None
     if any(e.description or e.label.lower() not in bundle.table.index() for e in entries):
-        from runtime.text import OnnxTextEncoder
-
-        encoder = OnnxTextEncoder(bundle.text_encoder_dir())
-        encoder.check_probe(bundle.table.probe_text, bundle.table.probe_embedding)
-    vocab = resolve(entries, bundle.table, encoder, len(bundle.granularities))
-    backend = create_backend(bundle, "ort-cpu")
+        encoder = text_encoder(bundle)
+    vocab = vocabulary(bundle, entries, encoder)
+    backend = create_backend(bundle, "ort-cpu")  # one session for every clip
     ds = load_mocap()
     n_lab = len(LABELS)
     win_hits1 = win_hits5 = n_win = 0
     clip_scores, clip_truth = [], []
     for i in range(len(ds)):
-        keep = PredictionCollector()
         # top_k = the whole vocabulary, so that every window's full score vector comes out
-        rec = Recognizer(bundle, backend, vocab, keep, RecognizerConfig(stride=stride, adapt=False, top_k=len(vocab.labels)))
+        rec = build_recognizer(bundle, vocab, RecognizerConfig(stride=stride, adapt=False, top_k=len(vocab.labels)),
+                               backend=backend)
+        keep = rec.publisher
         for k, joints in enumerate(ds.sequence(i)[:, 0]):
             rec.push(k / ds.fps, [Person(0, joints)])
         truth = int(ds.labels[i])
@@ -110,7 +107,7 @@ def confusion_picture(result: dict, path: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    ap = argparse.ArgumentParser(prog="python -m train.realmotion", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m bench.realmotion", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bundle", default="", help="bundle directory (default: the one that ships)")
     ap.add_argument("--describe", action="store_true", help="give each label a one-sentence description")
