@@ -1,13 +1,17 @@
 """python -m export --run RUN_DIR --out BUNDLE_DIR [--vocab FILE] [--int8/--no-int8] [--calib N | --calib-recording F]
 
 Writes a model bundle (ARCHITECTURE.md, contract 1) from a training run:
-  encoder.onnx        the skeleton encoder, fp32, dynamic batch, checked against PyTorch on real inputs
+  encoder.onnx        the skeleton encoder, fp32, dynamic batch, checked against PyTorch on real inputs; for a
+                      conditioned-mode method (skeleton, class text) -> (scores, embeddings)
   encoder.int8.onnx   Q/DQ INT8 (symmetric int8 activations and per-channel weights): TensorRT 10/11, ORT-TRT
   encoder.int8-u8.onnx  the same with activations re-encoded as uint8 (zero point 128): fast on CPU onnxruntime
   prototypes.npz      labels, texts, prototypes of the run's label set (+ --label-sets, + --vocab entries)
-  background.npy      features of 512 real held-out windows (puts enrolled examples on the text prototypes' scale)
+  background.npy      features of 512 real held-out windows (puts enrolled examples on the text prototypes' scale;
+                      features mode only)
   text_encoder/       ONNX text encoder + tokenizer (--no-text-encoder leaves it for setup to make)
-  manifest.json       everything the device needs, with checksums and calibration results
+  manifest.json       everything the device needs, with checksums and calibration results (the INT8 agreement on
+                      validation windows; the unknown-action threshold from the validation parts against the run's
+                      seen classes, calibration.threshold: test windows and test classes are never used)
 
 The arguments are checked before anything is written. The bundle is built in a temporary folder beside BUNDLE_DIR,
 loaded back as the device would load it, and only then swapped in: a failed export leaves a previous bundle as it
@@ -35,11 +39,10 @@ from calibration import agreement, select, threshold
 from export import onnx_export, quantize
 from export.bundle import build_table, manifest_for, write_manifest
 from runtime.bundle import MANIFEST
-from runtime.skeleton import InputSpec, preprocess
-from runtime.synth import IDLE, SynthConfig, generate, sample_seed
+from runtime.scoring import score
+from runtime.skeleton import InputSpec
 from train import checkpoint
 from train.data.loading import load_parts
-from train.text.class_text import class_text_embeddings
 from train.text.descriptions import load_descriptions
 from train.text.encoders import create_text_encoder
 
@@ -158,17 +161,6 @@ def swap_in(new: Path, out: Path) -> None:
         print(f"warning: could not remove the previous bundle, set aside as {old}", file=sys.stderr)
 
 
-def _held_out(parts, spec, n_per_part: int = 400):
-    """Held-out windows (never used for calibration, never test data) and their labels: the validation parts."""
-    xs, ys = [], []
-    for name in ("val_seen", "val_unseen"):
-        ds = getattr(parts, name)
-        idx = select.balanced_indices(ds.labels, n_per_part, seed=1)
-        xs.append(np.stack([preprocess(ds.sequence(i), spec) for i in idx]))
-        ys.append(ds.labels[idx])
-    return np.concatenate(xs).astype(np.float32), np.concatenate(ys)
-
-
 def dataset_terms(label_sets: list[str]) -> list[dict]:
     """The terms each training source puts on a model trained on it (a model inherits its data's licences)."""
     from train.data.sources import get_source, list_sources
@@ -184,11 +176,6 @@ def dataset_terms(label_sets: list[str]) -> list[dict]:
         else:
             terms.append({"name": ls, "licence": "see the dataset's own terms"})
     return terms
-
-
-def _idle_windows(spec, n: int = 64) -> np.ndarray:
-    return np.stack([preprocess(generate(IDLE, sample_seed(7, 0, i), SynthConfig()).joints[:, None], spec)
-                     for i in range(n)]).astype(np.float32)
 
 
 def main(argv: list[str] | None = None) -> Path:
@@ -251,49 +238,73 @@ def _build(args, out: Path, run_dir: Path, method, ckpt, cfg, spec, granularitie
     print(f"data for calibration and checks from {cfg['data']}/{cfg['split']} ...")
     parts = load_parts(cfg["data"], cfg["split"], cfg["root"] or None, cfg["protocol"], args.per_class,
                        max(args.per_class // 2, 4), cfg["seed"], cfg["split_file"] or None, cfg.get("holdout") or None)
-    held_x, held_y = _held_out(parts, spec)
+    held = threshold.validation_sets(parts, spec)  # validation windows only: never INT8 calibration, never test
+    held_x = held.x
     calib_source = parts.train
     if "source" in calib_source.meta and (calib_source.meta["source"] != "synthetic").any():
         calib_source = calib_source.subset(calib_source.meta["source"] != "synthetic")  # real people's windows
     calib = (select.from_recording(args.calib_recording, spec, n=args.calib) if args.calib_recording
              else select.from_dataset(calib_source, spec, args.calib))
 
-    # prototype table: the run's label set first, then extra sets, then vocabulary entries
+    # prototype table: the run's label set first, then extra sets, then vocabulary entries; the method's own text
     label_set = ckpt["label_set"]
     extra_sets = [s for s in args.label_sets.split(",") if s and s != label_set]
-    names = bool(getattr(method.cfg, "label_text", False))
+
+    def text_fn(d):
+        return method.build_text(method.cfg, d, encoder)
+
     # a run whose data brought its own class texts (train/data/recordings.py) wrote them beside its checkpoint
     run_texts = str(run_dir / "descriptions.json") if (run_dir / "descriptions.json").is_file() else label_set
-    table = build_table(encoder, granularities, method.ensemble_text, [run_texts, *extra_sets], vocab_entries, names)
+    table = build_table(encoder, granularities, method.ensemble_text, [run_texts, *extra_sets], vocab_entries,
+                        text_fn=text_fn)
     table.save(out / "prototypes.npz")
     # the run's own classes (a mixture may repeat a label that the table holds once)
-    set_protos = class_text_embeddings(load_descriptions(run_texts), encoder, granularities, method.ensemble_text,
-                                       names)[0]
-    weights, scale = method.weights.numpy(), float(method.logit_scale.detach())
+    set_protos = text_fn(load_descriptions(run_texts))[0]
+    weights, scale = method.score_weights().detach().numpy(), float(method.logit_scale.detach())
+    conditioned = method.mode == "conditioned"
+    unit = scale if method.score_kind == "logit" else 1.0  # graph score / unit = the device's statistic
+    seen_text = set_protos[held.classes]  # a conditioned graph's INT8 calibration: the seen classes' text
 
-    fp32 = onnx_export.export_encoder(method, held_x, out / "encoder.onnx")
-    par = onnx_export.parity(method, fp32, held_x[:128])
+    def statistic(path, x, protos):
+        """The device's statistic (N, K) of windows against class text, from an exported graph."""
+        if conditioned:
+            return onnx_export.run_conditioned(path, x, protos)[0] / unit
+        return score(onnx_export.run_onnx(path, x), protos, weights, 1.0)
+
+    fp32 = onnx_export.export_encoder(method, held_x, out / "encoder.onnx", class_text=set_protos)
+    par = onnx_export.parity(method, fp32, held_x[:128], class_text=set_protos)
     print(f"encoder.onnx: max |ONNX - PyTorch| = {par['max_abs_diff']:.2e} on {par['n']} held-out windows")
     if par["max_abs_diff"] > 1e-4:
         raise SystemExit(f"ONNX export differs from PyTorch by {par['max_abs_diff']:.2e} (> 1e-4)")
-    f32 = onnx_export.run_onnx(fp32, held_x)
     calibration: dict = {"onnx_parity": par, "calibration_windows": int(len(calib)),
                          "calibration_source": args.calib_recording or f"{cfg['data']} training classes"
                                                + (" (real sources only)" if calib_source is not parts.train else "")}
-    files = ["encoder.onnx", "prototypes.npz", "background.npy"]
-    # real held-out windows' features: the reference that puts enrolled examples on the text prototypes' scale
-    # (runtime.enrolment); 512 windows of fp16 are a few hundred KB
-    pick = np.random.default_rng(0).permutation(len(f32))[:BACKGROUND_WINDOWS]
-    np.save(out / "background.npy", f32[np.sort(pick)].astype(np.float16))
+    files = ["encoder.onnx", "prototypes.npz"]
+    if conditioned:  # scores and the embedding each window's best class was scored with
+        s32, e32 = onnx_export.run_conditioned(fp32, held_x, set_protos)
+        s32 = s32 / unit
+    else:
+        f32 = onnx_export.run_onnx(fp32, held_x)
+        # real held-out windows' features: the reference that puts enrolled examples on the text prototypes' scale
+        # (runtime.enrolment); 512 windows of fp16 are a few hundred KB. A conditioned model has no feature space
+        # to enrol into (the runtime refuses enrolment for it), so it has none.
+        files.append("background.npy")
+        pick = np.random.default_rng(0).permutation(len(f32))[:BACKGROUND_WINDOWS]
+        np.save(out / "background.npy", f32[np.sort(pick)].astype(np.float16))
     if args.int8:
-        def agree(path: Path) -> float:
-            return agreement.compare(f32, onnx_export.run_onnx(path, held_x), set_protos, weights, scale)["top1_agreement"]
+        def report_for(path: Path, labels=None) -> dict:
+            if conditioned:
+                s8, e8 = onnx_export.run_conditioned(path, held_x, set_protos, pick=s32.argmax(1))
+                return agreement.compare_scores(s32, s8 / unit, e32, e8, labels)
+            return agreement.compare(f32, onnx_export.run_onnx(path, held_x), set_protos, weights, scale, labels)
 
-        q, excluded, attempts = quantize.quantize_with_fallback(fp32, out / "encoder.int8.onnx", calib, agree,
-                                                                args.agreement_target)
+        q, excluded, attempts = quantize.quantize_with_fallback(
+            fp32, out / "encoder.int8.onnx", calib, lambda path: report_for(path)["top1_agreement"],
+            args.agreement_target, method.float_modules,
+            {onnx_export.TEXT_INPUT: seen_text} if conditioned else None)
         q_u8 = quantize.to_uint8_activations(q, out / "encoder.int8-u8.onnx")
-        report = agreement.compare(f32, onnx_export.run_onnx(q, held_x), set_protos, weights, scale, ckpt["class_names"])
-        report_u8 = agreement.compare(f32, onnx_export.run_onnx(q_u8, held_x), set_protos, weights, scale)
+        report = report_for(q, ckpt["class_names"])
+        report_u8 = report_for(q_u8)
         report.update(nodes_kept_fp32=len(excluded), kept_fp32=[a["kept_in_fp32"] for a in attempts], attempts=attempts,
                       uint8_activations={k: report_u8[k] for k in ("top1_agreement", "feature_cosine_min")})
         calibration["int8"] = report
@@ -302,12 +313,10 @@ def _build(args, out: Path, run_dir: Path, method, ckpt, cfg, spec, granularitie
               f"{report['feature_cosine_min']:.4f}; kept in fp32: {', '.join(report['kept_fp32'])} ({len(excluded)} nodes); "
               f"uint8-activation copy agreement {report_u8['top1_agreement']:.4f}")
 
-    # "no known action" threshold: known = held-out windows against the label set; unknown = the same windows
-    # with their own class removed from the candidates, and idle windows
-    known = threshold.top_cosine(f32, set_protos, weights)
-    unknown = np.concatenate([threshold.top_cosine(f32, set_protos, weights, exclude=held_y),
-                              threshold.top_cosine(onnx_export.run_onnx(fp32, _idle_windows(spec)), set_protos, weights)])
-    calibration["unknown_threshold"] = threshold.calibrate_unknown(known, unknown, args.unknown_recall)
+    # "no known action" threshold, from the validation parts against the run's seen classes (calibration.threshold)
+    calibration["unknown_threshold"] = threshold.unknown_threshold(
+        lambda x: statistic(fp32, x, seen_text), held, threshold.idle_windows(spec), args.unknown_recall,
+        "top1_normalised_logit" if method.score_kind == "logit" else "top1_weighted_cosine")
 
     if args.text_encoder:
         from export.text_encoder import export_text_encoder
@@ -320,8 +329,9 @@ def _build(args, out: Path, run_dir: Path, method, ckpt, cfg, spec, granularitie
     manifest = manifest_for(method, ckpt, run_dir, encoder, spec.to_dict(), granularities, table.prototypes.shape[-1],
                             args.int8, json.loads(metrics_file.read_text()) if metrics_file.exists() else None)
     manifest["calibration"] = calibration
-    manifest["background"] = {"file": "background.npy", "windows": int(min(len(f32), BACKGROUND_WINDOWS)),
-                              "source": "held-out validation windows of the run's classes"}
+    if "background.npy" in files:
+        manifest["background"] = {"file": "background.npy", "windows": int(min(len(held_x), BACKGROUND_WINDOWS)),
+                                  "source": "held-out validation windows of the run's classes"}
     trained = [s for s in label_set.split("+") if s != cfg.get("holdout")]
     manifest["model"]["trained_on"] = "+".join(trained)
     manifest["model"]["datasets"] = dataset_terms(trained)

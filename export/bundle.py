@@ -11,7 +11,7 @@ import numpy as np
 
 from runtime.adaptation import AdaptationConfig
 from runtime.bundle import MANIFEST, SCHEMA, PrototypeTable, load_bundle, sha256
-from runtime.vocab import label_prompt
+from runtime.vocab import LABEL_PROMPT, label_prompt
 from train.data.classes import class_names
 from train.text.class_text import class_text_embeddings
 from train.text.descriptions import Descriptions, load_descriptions
@@ -21,14 +21,19 @@ PROBE_TEXT = "A person raises one hand above the head and waves it from side to 
 
 
 def build_table(encoder: TextEncoder, granularities: tuple[str, ...], ensemble: bool, label_sets: list[str],
-                extra: list[tuple[str, str | None]] = (), names: bool = False) -> PrototypeTable:
+                extra: list[tuple[str, str | None]] = (), names: bool = False, text_fn=None) -> PrototypeTable:
     """Prototypes for every class of the label sets (first set wins on duplicate labels), then for extra
-    (label, description) entries, e.g. from a vocabulary file. ``names``: the run's text recipe
-    (``train.text.class_text``), so the table holds what the model was trained against."""
+    (label, description) entries, e.g. from a vocabulary file. ``text_fn(descriptions) -> (embeddings, texts)``:
+    the method's ``build_text``, so the table holds what the model was trained against (default: the ensemble
+    recipe of ``train.text.class_text`` with ``names``)."""
+    if text_fn is None:
+        def text_fn(d):
+            return class_text_embeddings(d, encoder, granularities, ensemble, names)
+
     labels, texts, protos, aliases, seen = [], [], [], [], set()
     for ls in label_sets:
         d = load_descriptions(ls)
-        emb, tx = class_text_embeddings(d, encoder, granularities, ensemble, names)
+        emb, tx = text_fn(d)
         for c, e, t in zip(d.classes, emb, tx):
             if c.label.lower() in seen:
                 continue
@@ -63,9 +68,19 @@ def write_manifest(out: Path, manifest: dict, files: list[str]) -> dict:
     return manifest
 
 
+def scoring_for(method) -> dict:
+    """The manifest's scoring block, from the method's hooks: its mode, what a score is (``score``: "cosine", a
+    weighted cosine; or "logit", the graph's output, which the device divides by ``logit_scale``), the granularity
+    weights and the logit scale (``prob`` = softmax(logit_scale * score))."""
+    return {"mode": method.mode, "score": method.score_kind, "weights": method.score_weights().tolist(),
+            "logit_scale": float(method.logit_scale.detach())}
+
+
 def manifest_for(method, ckpt: dict, run_dir: Path, encoder: TextEncoder, spec_dict: dict, granularities, dim: int,
                  int8: bool, run_metrics: dict | None) -> dict:
     test = (run_metrics or {}).get("test", {})
+    conditioned = method.mode == "conditioned"
+    output = {"name": "scores", "embeddings": "embeddings"} if conditioned else {"name": "features"}
     return {
         "model": {
             "method": ckpt["model_args"]["method"], "backbone": method.cfg.backbone,
@@ -73,19 +88,20 @@ def manifest_for(method, ckpt: dict, run_dir: Path, encoder: TextEncoder, spec_d
             "zero_shot": {k: test[k] for k in ("zsl", "gzsl") if k in test},
         },
         "input": {**spec_dict, "name": "skeleton", "shape": ["batch", spec_dict["channels"], spec_dict["frames"],
-                                                             spec_dict["joints"], spec_dict["persons"]]},
-        "output": {"name": "features", "granularities": list(granularities), "dim": dim},
-        "scoring": {"mode": "features", "weights": method.weights.tolist(),
-                    "logit_scale": float(method.logit_scale.detach())},
+                                                             spec_dict["joints"], spec_dict["persons"]],
+                  **({"class_text": "prototypes"} if conditioned else {})},
+        "output": {**output, "granularities": list(granularities), "dim": dim},
+        "scoring": scoring_for(method),
         "encoder": {"fp32": "encoder.onnx", **({"int8": "encoder.int8.onnx", "int8_u8": "encoder.int8-u8.onnx"} if int8 else {})},
         "prototypes": {"file": "prototypes.npz"},
         "text_encoder": {
             "id": encoder.id, "checksum": encoder.checksum, "dir": "text_encoder",
             "generated_by": "python -m export.text_encoder --out <bundle>/text_encoder",
-            "label_prompt": "a person {label}",
+            "label_prompt": LABEL_PROMPT,
             "label_text": bool(getattr(method.cfg, "label_text", False)),  # table recipe: labels in the ensemble
         },
-        "adaptation": dataclasses.asdict(AdaptationConfig()),
+        # a method without a shared feature space (its embeddings are not comparable with class text) has none
+        "adaptation": {"enabled": bool(method.shared_space), **dataclasses.asdict(AdaptationConfig())},
     }
 
 

@@ -3,7 +3,9 @@ device needs. ``export`` writes bundles; this module reads and verifies them, an
 do not match its manifest, saying which file and how.
 
 Layout:
-    manifest.json           schema, model, input spec, scoring, text encoder, files with sha256, calibration
+    manifest.json           schema, model, input spec, scoring (mode; score: "cosine" or "logit" with its
+                            logit_scale), text encoder, files with sha256, calibration, adaptation (enabled
+                            unless the method has no shared feature space)
     encoder.onnx            skeleton encoder, fp32: skeleton (N, C, T, V, M) -> features (N, G, D)
     encoder.int8.onnx       the same in Q/DQ INT8 (onnxruntime and TensorRT 10/11 build from it)
     prototypes.npz          labels, description texts, prototypes (C, G, D), probe embedding of the text encoder
@@ -34,6 +36,7 @@ import numpy as np
 from runtime.skeleton import SUPPORTED_NORMALIZATIONS, InputSpec
 
 SCHEMA = "zsar.bundle/1"
+SCORE_KINDS = ("cosine", "logit")  # scoring.score: what the runtime's scores are (Bundle.score_kind)
 MANIFEST = "manifest.json"
 TEXT_ENCODER_CHECKSUMS = "checksums.json"
 # what runtime.text.OnnxTextEncoder reads from the text encoder's directory (text_encoder.json when present)
@@ -155,6 +158,19 @@ class Bundle:
     @property
     def logit_scale(self) -> float:
         return float(self.manifest["scoring"]["logit_scale"])
+
+    @property
+    def score_kind(self) -> str:
+        """What a score is (``scoring.score``): "cosine", a weighted cosine (features mode always; bundles made
+        before the field existed); or "logit", the conditioned graph's output, which the runtime divides by
+        ``logit_scale`` so that thresholds, margins and smoothing read one scale."""
+        return self.manifest["scoring"].get("score", "cosine")
+
+    @property
+    def adaptation_enabled(self) -> bool:
+        """False where the method declares no shared feature space (``adaptation.enabled``): moving prototypes
+        toward window embeddings would mean nothing."""
+        return bool(self.manifest.get("adaptation", {}).get("enabled", True))
 
     @property
     def root(self) -> Path:
@@ -351,6 +367,12 @@ def load_bundle(path: str | Path = DEFAULT_BUNDLE, verify: bool = True) -> Bundl
     mode = manifest["scoring"].get("mode")
     if mode not in ("features", "conditioned"):
         raise BundleError(f"{mf}: scoring.mode must be 'features' or 'conditioned', got {mode!r}")
+    kind = manifest["scoring"].get("score", "cosine")
+    if kind not in SCORE_KINDS or (mode == "features" and kind != "cosine"):
+        raise BundleError(f"{mf}: scoring.score must be 'cosine' or 'logit' (features mode: 'cosine'), got {kind!r}")
+    scale = manifest["scoring"].get("logit_scale")
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not np.isfinite(scale) or scale <= 0:
+        raise BundleError(f"{mf}: scoring.logit_scale must be a positive number, got {scale!r}")
     table = PrototypeTable.load(path / manifest["prototypes"]["file"])
     granularities = list(manifest["output"]["granularities"])
     if table.prototypes.shape[1] != len(granularities):

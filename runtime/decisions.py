@@ -2,11 +2,13 @@
 an action yields one start event and one end event with its duration, not a flicker.
 
 Per person, every window:
-  1. smooth the weighted cosines with an exponential moving average (``smoothing`` = weight of the new window);
-  2. the candidate is the best label if its smoothed cosine reaches its threshold (the calibrated "unknown"
+  1. smooth the scores (weighted cosines, or a conditioned bundle's logits divided by its logit scale: the
+     recogniser puts them on that one scale, ``runtime.recognizer``) with an exponential moving average
+     (``smoothing`` = weight of the new window);
+  2. the candidate is the best label if its smoothed score reaches its threshold (the calibrated "unknown"
      threshold, per-label overrides allowed) plus ``enter_margin``; otherwise the candidate is unknown;
   3. a candidate that stays the same for ``min_duration`` seconds starts (the start time is when it first
-     became the candidate); an active action ends when its smoothed cosine falls below threshold - ``exit_margin``
+     became the candidate); an active action ends when its smoothed score falls below threshold - ``exit_margin``
      or another label has been the candidate for ``min_duration``, then the other starts.
 """
 
@@ -79,7 +81,7 @@ class PersonDecider:
         self.smoothed: np.ndarray | None = None
 
     def update(self, t: float, cosines: np.ndarray) -> list[Started | Ended]:
-        """One window's weighted cosines (C,) at time t -> the events it decides."""
+        """One window's scores (C,) at time t (weighted cosines, or logits / logit scale) -> the events it decides."""
         c = self.config
         self.last_t = t
         self.smoothed = cosines.copy() if self.smoothed is None else c.smoothing * cosines + (1 - c.smoothing) * self.smoothed

@@ -21,7 +21,8 @@ Topics and their own fields:
                        "source_error" | "recognition_error" | "stopping"), message, and event-specific fields
 The first event waits a start-up grace (0.5 s after binding) so that subscribers already waiting receive
 "started"; a subscriber that connects later learns the latest status from a heartbeat's last_status.
-Scores are weighted cosine similarities in [-1, 1]; probs are softmax over the vocabulary at the bundle's
+Scores are weighted cosine similarities in [-1, 1], or for a bundle whose manifest says ``scoring.score: logit``
+its conditioned model's logits divided by the logit scale; probs are softmax over the vocabulary at the bundle's
 logit scale.
 """
 

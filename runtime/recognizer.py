@@ -1,6 +1,12 @@
 """Everything after "a skeleton frame arrives": per-person ring buffers, a window every ``stride`` frames, batched
 inference, scoring against the vocabulary, decisions, the events they publish, then on-device adaptation.
 
+A window's score of a label is what the bundle's manifest says a score is (``Bundle.score_kind``): a weighted
+cosine (features mode: the runtime computes it; conditioned mode: the graph returns it), or the conditioned graph's
+logit divided by the logit scale. Thresholds, smoothing, margins and events all read that one scale, and
+``prob`` is the softmax of score x logit scale. Adaptation runs only where the bundle allows it (a method without a
+shared feature space turns it off).
+
     rec = Recognizer(bundle, backend, vocabulary, publisher, RecognizerConfig())
     rec.push(time.monotonic(), [Person(id=0, joints=...)])   # per frame, from any source
     rec.close()                                               # ends what is active, flushes
@@ -20,7 +26,7 @@ from runtime.adaptation import AdaptationConfig, PrototypeAdapter, softmax
 from runtime.backends.base import Backend
 from runtime.bundle import Bundle
 from runtime.decisions import DecisionConfig, Ended, PersonDecider, Started
-from runtime.recording import Person
+from runtime.frames import Person
 from runtime.scoring import score, score_matrix
 from runtime.skeleton import pad_persons, preprocess, resample_by_time
 from runtime.vocab import Vocabulary
@@ -108,7 +114,12 @@ class Recognizer:
         self.lock = threading.RLock()
         self.tracking = tracking
         adaptation = config.adaptation or AdaptationConfig.from_dict(bundle.manifest.get("adaptation", {}))
-        self.adapter = PrototypeAdapter(vocabulary.prototypes, adaptation, vocabulary.labels) if config.adapt else None
+        adapt = config.adapt and bundle.adaptation_enabled
+        if config.adapt and not adapt:
+            log.info("adaptation off: the bundle's method has no shared feature space (manifest adaptation.enabled)")
+        self.adapter = PrototypeAdapter(vocabulary.prototypes, adaptation, vocabulary.labels) if adapt else None
+        # scores on one scale: weighted cosines, or a conditioned graph's logits divided by the logit scale
+        self._score_unit = bundle.logit_scale if bundle.score_kind == "logit" else 1.0
         self.vocab = vocabulary
         self.thresholds = self._thresholds(vocabulary)
         self._matrix, self._matrix_for = None, None  # scoring's matrix, and the prototypes it was made from
@@ -211,6 +222,8 @@ class Recognizer:
         else:
             cos, emb = self.backend.conditioned(x, protos)
             t2 = time.perf_counter()
+            if self._score_unit != 1.0:  # logits: thresholds, margins and smoothing read logit / scale
+                cos = cos / self._score_unit
             feats = emb[np.arange(len(cos)), cos.argmax(1)]
         probs = softmax(cos * self.bundle.logit_scale)
         self._track_best(cos)

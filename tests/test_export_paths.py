@@ -15,7 +15,8 @@ import torch
 from export import onnx_export, quantize
 from runtime.backends.cpu_features import cpu_flags, int8_dot_product
 from runtime.bundle import PrototypeTable, load_bundle, sha256
-from runtime.recording import Person, RecordingWriter
+from runtime.frames import Person
+from runtime.recording import RecordingWriter
 from runtime.skeleton import InputSpec
 from runtime.synth import SynthConfig, generate
 from train.methods.pgfa import PGFA

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import inspect
-import re
 import time
 import typing
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from runtime.cli import field_comments
+
+OPTIMIZERS = ("sgd", "adamw", "adam")
 DEFAULT_SPLITS = {"synthetic": "base12", "ntu60": "55_5", "ntu120": "110_10", "pku": "46_5"}
 
 
@@ -46,7 +47,7 @@ class TrainConfig:
     eval_per_class: int = 60  # synthetic: validation and test samples per class
     epochs: int = 16
     batch_size: int = 64
-    optimizer: str = "sgd"  # sgd | adamw
+    optimizer: str = "sgd"  # sgd | adamw | adam
     lr: float = 0.05
     weight_decay: float = 5e-4
     warmup_epochs: int = 2
@@ -62,19 +63,11 @@ class TrainConfig:
     max_steps: int = 0  # stop after this many optimisation steps (smoke tests); 0 = no limit
     eval_every: int = 1  # epochs between validations
     select_per_class: int = 20  # per-epoch model selection: held-out samples per seen class (0: all)
+    refit: bool = False  # after selection, train again on the training and validation classes for the chosen epochs (refit.pt; metrics.json reports both)
 
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
-
-
-def field_comments(cls) -> dict[str, str]:
-    """The ``# comment`` after each field in a config dataclass's source: the CLI's help text."""
-    try:
-        src = inspect.getsource(cls)
-    except (OSError, TypeError):
-        return {}
-    return dict(re.findall(r"^\s+(\w+)\s*:[^#\n]*#\s*(.+)$", src, re.M))
 
 
 def add_fields(parser: argparse.ArgumentParser, cls, group_title: str) -> None:
@@ -203,12 +196,13 @@ def validate(cfg: TrainConfig, mcfg=None) -> None:
                         ("--eval-per-class", cfg.eval_per_class)):
         if value < 1:
             raise ConfigError(f"{flag} {value}: must be at least 1")
-    if cfg.optimizer not in ("sgd", "adamw"):
-        raise ConfigError(f"--optimizer {cfg.optimizer}: unknown; use sgd or adamw")
+    if cfg.optimizer not in OPTIMIZERS:
+        raise ConfigError(f"--optimizer {cfg.optimizer}: unknown; use {', '.join(OPTIMIZERS[:-1])} or {OPTIMIZERS[-1]}")
     if cfg.data in DATASETS and not cfg.holdout:
+        from train.data.classes import label_set_of
         from train.data.splits import available_splits, get_split
 
-        label_set = "pku51" if cfg.data == "pku" else cfg.data
+        label_set = label_set_of(cfg.data)
         try:
             get_split(label_set, cfg.split)
         except KeyError:

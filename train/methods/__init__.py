@@ -1,6 +1,8 @@
-"""Zero-shot methods, one module each, selected by ``--method``. Every method exposes the same inference
-contract (ARCHITECTURE.md, features mode): ``encode(x) -> (N, G, D)`` normalised features for its
-granularities, class prototypes (C, G, D) from text, and scores = logit_scale * sum_g w_g cos(f_g, p_cg).
+"""Zero-shot methods, one module each, selected by ``--method``. A method plugs into the engine, the evaluation
+and export through the hooks of ``train.methods.base.ZeroShotMethod`` (its docstring is the contract); features
+mode: ``encode(x) -> (N, G, D)`` normalised features, class prototypes (C, G, D) from text, and scores =
+logit_scale * sum_g w_g cos(f_g, p_cg); conditioned mode: the score of a (window, class text) pair comes from the
+method's own scorer (``pairwise`` is the small reference).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ def register_method(name: str):
 
 
 def _load_all() -> None:
-    from train.methods import baseline, pgfa  # noqa: F401  (registers them)
+    from train.methods import baseline, pairwise, pgfa  # noqa: F401  (registers them)
 
 
 def list_methods() -> list[str]:

@@ -20,7 +20,7 @@ class Baseline(ZeroShotMethod):
     granularities = ("global",)
     ensemble_text = False
 
-    def loss(self, features, labels, class_text):
+    def loss(self, features, labels, class_text, classes):
         z = features[:, 0]
         t = class_text[labels, 0]
         logits = self.logit_scale * z @ t.T

@@ -27,12 +27,14 @@ Where this differs from the official code, on purpose:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from runtime.adaptation import AdaptationConfig
 from train.methods import register_method
 from train.methods.base import MethodConfig, ZeroShotMethod
 
@@ -84,21 +86,77 @@ def aligned_prototypes(features: np.ndarray, prototypes: np.ndarray, scores: np.
 @register_method("pgfa")
 class PGFA(ZeroShotMethod):
     config_class = PGFAConfig
-    test_time = "pgfa"
     granularities = ("global",)
     ensemble_text = True
 
-    def loss(self, features, labels, class_text):
+    def loss(self, features, labels, class_text, classes):
         z = features[:, 0]
         t = class_text[labels, 0]
         logits = self.logit_scale * z @ t.T
         loss = soft_contrastive_loss(logits, self.same_concept(labels), self.cfg.target_sharpness)
-        if self.cfg.class_softmax > 0 and self.train_classes is not None:
+        if self.cfg.class_softmax > 0 and classes is not None:
             # every training class is a candidate each step, so classes that never share a batch are still told
             # apart; the targets spread over the classes of the sample's concept; unseen classes are never candidates
-            cls = self.train_classes.to(labels.device)
+            cls = classes.to(labels.device)
             all_logits = self.logit_scale * z @ class_text[cls, 0].T
             same = self.same_concept_as(labels, cls)
             q = torch.softmax(self.cfg.target_sharpness * same.float(), dim=1)
             loss = loss + self.cfg.class_softmax * F.kl_div(F.log_softmax(all_logits, dim=1), q, reduction="batchmean")
         return {"loss": loss}
+
+    def test_time(self, ev, feats, gamma, out, settings=None):
+        """PGFA's alignment, transductive and streaming; every setting chosen on the validation classes (or, for
+        a refit model, ``settings`` chosen before it)."""
+        from train.evaluate import gzsl_metrics, streaming_zsl, tune_gamma
+
+        parts, bank = ev.parts, ev.bank
+        val_c, unseen_c, seen_c = list(parts.split.val), list(parts.split.unseen), ev.test_seen_classes
+        validate = settings is None
+        chosen: dict = {}
+        alpha = self.cfg.support_factor
+        grid = [alpha] if alpha > 0 else [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]
+
+        def zsl_aligned(f, labels, classes, a):
+            p = aligned_prototypes(f, bank[classes], ev.scores(f, bank[classes]), a)
+            return ev.zsl(f, labels, classes, p)
+
+        if validate:
+            f_vu, y_vu = feats["val_unseen"], parts.val_unseen.labels
+            best = max(grid, key=lambda a: zsl_aligned(f_vu, y_vu, val_c, a)["top1"])
+            out["val"]["zsl_aligned"] = zsl_aligned(f_vu, y_vu, val_c, best)
+        else:
+            best = settings["support_factor"]
+        chosen["support_factor"] = best
+        out["test"]["zsl_aligned"] = zsl_aligned(feats["test_unseen"], parts.test_unseen.labels, unseen_c, best)
+
+        # GZSL: calibrated pseudo-labels, then only the unseen prototypes move; gamma re-tuned on validation
+        def gzsl_aligned_scores(f, classes, seen, g):
+            protos = bank[classes]
+            s = ev.scores(f, protos) - g * seen[None, :]
+            p = aligned_prototypes(f, protos, s, best, classes=np.flatnonzero(~seen))
+            return ev.scores(f, p)
+
+        if validate:
+            fv, lv, cv, sv = ev.gzsl_inputs("val_seen", "val_unseen", list(parts.split.train), val_c,
+                                            (feats["val_seen"], feats["val_unseen"]))
+            chosen["gamma_aligned"], out["val"]["gzsl_aligned"] = tune_gamma(gzsl_aligned_scores(fv, cv, sv, gamma), lv, sv)
+        else:
+            chosen["gamma_aligned"] = settings["gamma_aligned"]
+        ft, lt, ct, st = ev.gzsl_inputs("test_seen", "test_unseen", seen_c, unseen_c,
+                                        (feats["test_seen"], feats["test_unseen"]))
+        out["test"]["gzsl_aligned"] = gzsl_metrics(gzsl_aligned_scores(ft, ct, st, gamma), lt, st, chosen["gamma_aligned"])
+
+        # streaming: the device's memory bank; its mixing and confidence settings chosen on validation
+        # PGFA-style replacement (class_mix) and the device's shared shift, with or without a confidence margin
+        if validate:
+            f_vu, y_vu = feats["val_unseen"], parts.val_unseen.labels
+            candidates = [AdaptationConfig(capacity=self.cfg.stream_capacity, min_margin=mm, class_mix=cm,
+                                           shared_shift=ss, max_drift=2.0)
+                          for cm, ss in ((1.0, 0.0), (0.5, 0.0), (0.0, 0.25), (0.0, 0.5)) for mm in (0.0, 0.05)]
+            best_s = max(candidates, key=lambda a: streaming_zsl(ev, f_vu, y_vu, val_c, a)["top1"])
+            out["val"]["zsl_streaming"] = streaming_zsl(ev, f_vu, y_vu, val_c, best_s)
+        else:
+            best_s = AdaptationConfig(**settings["streaming"])
+        chosen["streaming"] = dataclasses.asdict(best_s)
+        out["test"]["zsl_streaming"] = streaming_zsl(ev, feats["test_unseen"], parts.test_unseen.labels, unseen_c, best_s)
+        return chosen
