@@ -36,28 +36,29 @@ DEFAULT_VOCAB = Path(__file__).parent / "assets" / "actions.txt"
 
 @dataclass
 class AppConfig:
-    bundle: str = ""
-    vocab: str = str(DEFAULT_VOCAB)
-    store: str = ""  # enrolled examples (runtime.enrolment); default: beside the vocabulary, if it exists
-    backend: str = "auto"
-    precision: str = "auto"
-    threads: int = 0
-    bind: str = DEFAULT_ENDPOINT
-    bind_wide: bool = False
-    curve: str = ""
-    source_id: str = ""
-    realtime: bool = True
-    speed: float = 1.0
-    loop: bool = False
-    duration: float = 0.0  # stop after this many seconds (0 = until the source ends or a signal)
+    # the runtime's settings; runtime.camera makes its flags from these fields (defaults and help written once)
+    bundle: str = ""  # model bundle directory (default: the one that ships)
+    vocab: str = str(DEFAULT_VOCAB)  # actions.txt: one action a line, optional '| description'. Write what the body visibly does: a verb, the body part and the direction ('raising both arms straight forward', 'swiping the right hand to the left'), not one word or an intention ('reach', 'greeting')
+    store: str = ""  # enrolled examples (python -m runtime.enrol; default: beside the vocabulary, actions.txt -> actions.enrolled.npz, when it exists)
+    backend: str = "auto"  # auto: TensorRT, then onnxruntime CUDA, then CPU
+    precision: str = "auto"  # auto runs INT8 on a CPU with 8-bit dot products (VNNI, Arm dotprod), else fp32
+    threads: int = 0  # inference threads (0: onnxruntime's default)
+    bind: str = DEFAULT_ENDPOINT  # ZeroMQ PUB endpoint
+    bind_wide: bool = False  # allow an endpoint beyond loopback
+    curve: str = ""  # CURVE key directory (python -m runtime.keys) to encrypt and authenticate
+    source_id: str = ""  # name of this source in every event (default: from the source)
+    realtime: bool = True  # replay files at their own pace (--no-realtime: as fast as possible)
+    speed: float = 1.0  # replay speed factor for files
+    loop: bool = False  # replay a file source forever
+    duration: float = 0.0  # stop after this many seconds (0: until the source ends, or never with --loop)
     heartbeat_s: float = 1.0
     # seconds between binding and the first event, so that subscribers already waiting (ZeroMQ reconnects every
     # 100 ms by default) are connected before `started` (the "slow joiner"); it overlaps loading the bundle
     startup_grace_s: float = 0.5
     adapt_state: str = ""  # save the adaptation bank here on exit, restore it on start
-    save_skeletons: str = ""
-    show: bool = False  # a window with the skeleton and the current action drawn over the frame
-    record: str = ""  # write the same annotated video here
+    save_skeletons: str = ""  # record the skeleton stream (.jsonl) for replay, calibration, enrolment or fine-tuning
+    show: bool = False  # a window with the skeleton, action and top-k over the frame
+    record: str = ""  # write the annotated video (.mp4); frames are kept only then
     recognizer: RecognizerConfig = field(default_factory=RecognizerConfig)
 
 

@@ -17,13 +17,14 @@ import logging
 import signal
 import sys
 
-from runtime.app import DEFAULT_VOCAB, App, AppConfig, recognizer_config
+from runtime.app import App, AppConfig, recognizer_config
 from runtime.backends import NAMES as BACKENDS
 from runtime.bundle import BundleError
 from runtime.cli import (
     add_fields,
     cosine,
     fraction,
+    from_args,
     non_negative_float,
     non_negative_int,
     number,
@@ -31,7 +32,6 @@ from runtime.cli import (
     positive_int,
 )
 from runtime.decisions import DecisionConfig
-from runtime.publisher import DEFAULT_ENDPOINT
 from runtime.recognizer import RecognizerConfig
 from runtime.sources import SourceError, open_source
 from runtime.vocab import VocabError
@@ -60,27 +60,17 @@ def label_threshold(text: str) -> tuple[str, float]:
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m runtime.camera", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+    # AppConfig's fields (runtime.app) hold these flags' defaults and help, RecognizerConfig's and DecisionConfig's
+    # the recognition ones: written once
     g = ap.add_argument_group("what to recognise")
-    g.add_argument("--vocab", default=str(DEFAULT_VOCAB),
-                   help="actions.txt: one action a line, optional '| description'. Write what the body visibly does: "
-                        "a verb, the body part and the direction ('raising both arms straight forward', 'swiping the "
-                        "right hand to the left'), not one word or an intention ('reach', 'greeting')")
-    g.add_argument("--store", default="", help="enrolled examples (python -m runtime.enrol; default: beside the "
-                                               "vocabulary, actions.txt -> actions.enrolled.npz, when it exists)")
-    g.add_argument("--bundle", default="", help="model bundle directory (default: the one that ships)")
-    g.add_argument("--backend", default="auto", choices=BACKENDS, help="auto: TensorRT, then onnxruntime CUDA, then CPU")
-    g.add_argument("--precision", default="auto", choices=["auto", "fp32", "fp16", "int8"])
-    g.add_argument("--threads", type=non_negative_int, default=0, help="inference threads (0: onnxruntime's default)")
+    add_fields(g, AppConfig, only=("vocab", "store", "bundle", "backend", "precision", "threads"),
+               types={"threads": non_negative_int},
+               extra={"backend": {"choices": BACKENDS}, "precision": {"choices": ["auto", "fp32", "fp16", "int8"]}})
     g = ap.add_argument_group("source")
     g.add_argument("--source", default="0", help="camera index or device, video file, rtsp/http URL, 'demo', "
                                                   "a recording (.jsonl) or an NTU .skeleton file")
-    g.add_argument("--source-id", default="", help="name of this source in every event (default: from the source)")
-    g.add_argument("--realtime", action=argparse.BooleanOptionalAction, default=True,
-                   help="replay files at their own pace (--no-realtime: as fast as possible)")
-    g.add_argument("--speed", type=positive_float, default=1.0, help="replay speed factor for files")
-    g.add_argument("--loop", action="store_true", help="replay a file source forever")
-    g.add_argument("--duration", type=non_negative_float, default=0.0,
-                   help="stop after this many seconds (0: until the source ends, or never with --loop)")
+    add_fields(g, AppConfig, only=("source_id", "realtime", "speed", "loop", "duration"),
+               types={"speed": positive_float, "duration": non_negative_float})
     g.add_argument("--seed", type=int, default=0, help="seed of the demo source")
     g = ap.add_argument_group("pose (camera, video and stream sources)")
     g.add_argument("--pose", choices=["solutions", "tasks"], default=None,
@@ -104,19 +94,15 @@ def parser() -> argparse.ArgumentParser:
                                           "vocabulary is warned about)"},
                    "predictions": {"help": "publish a prediction per window (--no-predictions: only start/end events, "
                                            "heartbeats, status)"}})
-    g.add_argument("--adapt-state", default="", help="save the adaptation bank here on exit, restore it on start")
+    add_fields(g, AppConfig, only=("adapt_state",))
     add_fields(g, DecisionConfig, types=RECOGNITION_TYPES, extra={
         "smoothing": {"help": "weight of the newest window in the moving average"},
         "enter_margin": {"help": "cosine over its threshold a label needs to start"},
         "exit_margin": {"help": "cosine under its threshold at which an active action ends"}})
     g = ap.add_argument_group("event stream")
-    g.add_argument("--bind", default=DEFAULT_ENDPOINT, help="ZeroMQ PUB endpoint")
-    g.add_argument("--bind-wide", action="store_true", help="allow an endpoint beyond loopback")
-    g.add_argument("--curve", default="", help="CURVE key directory (python -m runtime.keys) to encrypt and authenticate")
+    add_fields(g, AppConfig, only=("bind", "bind_wide", "curve"))
     g = ap.add_argument_group("output")
-    g.add_argument("--save-skeletons", default="", help="record the skeleton stream (.jsonl) for replay or calibration")
-    g.add_argument("--show", action="store_true", help="a window with the skeleton, action and top-k over the frame")
-    g.add_argument("--record", default="", help="write the annotated video (.mp4); frames are kept only then")
+    add_fields(g, AppConfig, only=("save_skeletons", "show", "record"))
     g.add_argument("--log-level", default="INFO")
     return ap
 
@@ -130,13 +116,7 @@ def main(argv: list[str] | None = None) -> int:
                          max_people=args.max_people, realtime=args.realtime, fov_deg=args.fov, mirror=args.mirror,
                          keep_image=args.show or bool(args.record), max_fps=args.max_fps)
         frames, info = open_source(args.source, **source_kw)
-        config = AppConfig(
-            bundle=args.bundle, vocab=args.vocab, store=args.store, backend=args.backend, precision=args.precision, threads=args.threads,
-            bind=args.bind, bind_wide=args.bind_wide, curve=args.curve, source_id=args.source_id,
-            realtime=args.realtime, speed=args.speed, loop=args.loop, duration=args.duration,
-            adapt_state=args.adapt_state, save_skeletons=args.save_skeletons, recognizer=recognizer_config(args),
-            show=args.show, record=args.record,
-        )
+        config = from_args(AppConfig, args, recognizer=recognizer_config(args))
         app = App(config, info)
     except (SourceError, BundleError, VocabError, OSError, ValueError, RuntimeError) as e:
         log.error(str(e))

@@ -30,14 +30,16 @@ def field_default(f: dataclasses.Field):
 
 
 def add_fields(group, cls, types: dict | None = None, flags: dict | None = None, extra: dict | None = None,
-               skip: tuple[str, ...] = ()) -> None:
+               skip: tuple[str, ...] = (), only: tuple[str, ...] = ()) -> None:
     """One flag per field of ``cls`` (``--field-name``; ``flags`` renames), its default the field's, its help the
     field's comment. A bool field is ``--x/--no-x``. ``types`` gives argparse types (range checks) by field name,
-    ``extra`` more ``add_argument`` keywords (help, default, action, metavar...) by field name."""
+    ``extra`` more ``add_argument`` keywords (help, default, action, metavar...) by field name; ``only`` picks
+    fields (in that order), ``skip`` leaves some out."""
     types, flags, extra = types or {}, flags or {}, extra or {}
     hints = typing.get_type_hints(cls)
     comments = field_comments(cls)
-    for f in dataclasses.fields(cls):
+    by_name = {f.name: f for f in dataclasses.fields(cls)}
+    for f in [by_name[n] for n in only] if only else dataclasses.fields(cls):
         if f.name in skip:
             continue
         kw = {"dest": f.name, "default": field_default(f), "help": comments.get(f.name, "")}
