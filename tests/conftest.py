@@ -70,3 +70,14 @@ def bundle_dir(tmp_path_factory) -> Path:
     shutil.copytree(src, dst)
     export_text_encoder(dst / "text_encoder")
     return dst
+
+
+@pytest.fixture
+def keep_signals():
+    """runtime.camera's main installs SIGINT/SIGTERM handlers: put pytest's back afterwards."""
+    import signal
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for s, h in saved.items():
+        signal.signal(s, h)

@@ -93,3 +93,14 @@ def check_stream(sub: Subscriber) -> None:
             assert s["label"] == m["label"] and abs(s["start_ts"] - m["start_ts"]) < 1e-6
             assert m["duration_s"] >= 0 and m["end_ts"] >= m["start_ts"]
     assert not open_actions, "every start has its end by the time the runtime stops"
+
+
+def free_endpoint() -> str:
+    """A loopback TCP endpoint on a port free right now (for a runtime bound by its command line)."""
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return f"tcp://127.0.0.1:{port}"

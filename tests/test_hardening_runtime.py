@@ -9,7 +9,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import threading
 import time
 from pathlib import Path
@@ -28,15 +27,7 @@ from runtime.recording import RecordingWriter
 from runtime.sources import SourceError, demo_source, recording_source
 from runtime.synth import SynthConfig, generate
 
-from streamtools import VOCAB, check_stream, finish, start
-
-
-def free_endpoint() -> str:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return f"tcp://127.0.0.1:{port}"
+from streamtools import VOCAB, check_stream, finish, free_endpoint, start
 
 
 class Listener(threading.Thread):
@@ -72,15 +63,6 @@ class Listener(threading.Thread):
 
     def status(self) -> list[str]:
         return [m["event"] for m in self.of("status")]
-
-
-@pytest.fixture
-def keep_signals():
-    """camera.main installs SIGINT/SIGTERM handlers: put pytest's back afterwards."""
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    for s, h in saved.items():
-        signal.signal(s, h)
 
 
 @pytest.fixture

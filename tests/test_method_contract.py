@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import time
 from pathlib import Path
 
@@ -138,32 +137,15 @@ def test_pairwise_bundle_scores_in_the_recogniser_as_in_pytorch(pairwise, precis
     assert np.allclose([got[x] for x in labels], ref, atol=tol)  # logit / scale: the one scale of the runtime
 
 
-def _endpoint() -> str:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return f"tcp://127.0.0.1:{port}"
-
-
-@pytest.fixture
-def keep_signals():
-    import signal
-
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    for s, h in saved.items():
-        signal.signal(s, h)
-
-
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 def test_pairwise_bundle_runs_the_demo_and_publishes_events(pairwise, tmp_path, keep_signals, precision):
     from runtime.camera import main as camera_main
-    from tests.streamtools import Subscriber
+
+    from streamtools import Subscriber, free_endpoint
 
     _, bundle = pairwise
     (tmp_path / "actions.txt").write_text(VOCAB)
-    endpoint = _endpoint()
+    endpoint = free_endpoint()
     sub = Subscriber(endpoint)  # connected before the runtime binds: it receives everything from "started" on
     sub.start()
     # a threshold every score passes, so that decisions (start and end events) happen with this barely trained model
