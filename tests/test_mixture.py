@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from runtime.synth import SYNTHETIC_CLASSES
 from train.__main__ import main as train_main
 from train.data.base import DataError
 from train.data.classes import class_names
@@ -39,9 +40,10 @@ def test_mixture_label_set_words_and_split(tmp_path):
     split = parts.split
     assert split.label_set == "utd_mhad+synthetic+nw_ucla"
     names = class_names(split.label_set)
-    assert len(names) == 27 + 65 + 10 and names[0] == "right arm swipe to the left" and names[-1] == "carry"
+    n_synth = len(SYNTHETIC_CLASSES)
+    assert len(names) == 27 + n_synth + 10 and names[0] == "right arm swipe to the left" and names[-1] == "carry"
     assert load_descriptions(split.label_set).labels == list(names)  # each class keeps its own dataset's words
-    assert set(split.unseen) == set(range(92, 102))  # the held-out dataset's classes, and only those
+    assert set(split.unseen) == set(range(27 + n_synth, 37 + n_synth))  # the held-out dataset's classes only
     assert split.val and all(c < 27 for c in split.val)  # validation classes come from the real training source
     assert set(parts.test_unseen.meta["source"]) == {"nw_ucla"} and len(parts.test_unseen) == 30
     assert "nw_ucla" not in set(parts.train.meta["source"]) | set(parts.val_unseen.meta["source"])

@@ -139,3 +139,58 @@ def test_render_writes_pictures(tmp_path):
     main(["--synthetic", "Salute", "--seed", "1", "--frame", "10", "--size", "120", "--out", str(tmp_path / "a.png")])
     main(["--synthetic", "Salute", "--size", "80", "--out", str(tmp_path / "a.gif")])
     assert (tmp_path / "a.png").stat().st_size > 500 and (tmp_path / "a.gif").stat().st_size > 1000
+
+
+DIRECTION_CLASSES = {  # class -> (arms used, where the hands go, overhead at the top)
+    "Front raise (both arms forward)": ("both", "forward", False),
+    "Lateral raise (arms out to the sides)": ("both", "outward", False),
+    "Raising arms overhead through the front": ("both", "forward", True),
+    "Raising arms overhead through the sides": ("both", "outward", True),
+    "Front raise with one arm": ("one", "forward", False),
+    "Side raise with one arm": ("one", "outward", False),
+    "Pushing both hands forward": ("both", "forward", False),
+    "Pushing both hands out to the sides": ("both", "outward", False),
+}
+
+
+def _body_axes(j: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-frame (T, 3) unit vectors toward the person's left, up, and forward, from the skeleton itself."""
+    up = j[:, sk.J["spine_shoulder"]] - j[:, sk.J["spine_base"]]
+    up /= np.linalg.norm(up, axis=-1, keepdims=True)
+    left = j[:, sk.J["left_shoulder"]] - j[:, sk.J["right_shoulder"]]
+    left -= (left * up).sum(-1, keepdims=True) * up
+    left /= np.linalg.norm(left, axis=-1, keepdims=True)
+    return left, up, np.cross(left, up)
+
+
+@pytest.mark.parametrize("label", list(DIRECTION_CLASSES))
+def test_direction_classes_move_the_hands_the_way_their_names_say(label):
+    """The classes that differ only in direction: at the moment the hands pass shoulder height on the way up (or are
+    pushed furthest away), they are ahead of the shoulder for 'forward' classes and out to the side for the others."""
+    arms, way, overhead = DIRECTION_CLASSES[label]
+    for seed in range(6):
+        s = generate(label, seed, SynthConfig(noise=0.0))
+        j = s.clean
+        left, up, fwd = _body_axes(j)
+        toes = j[:, sk.J["left_foot"]] - j[:, sk.J["left_ankle"]]
+        assert ((toes * fwd).sum(-1) > 0).mean() > 0.95, "the feet point the way 'forward' is computed"
+        sides = ("left", "right") if arms == "both" else (s.info["side"],)
+        for side in sides:
+            d = j[:, sk.J[f"{side}_wrist"]] - j[:, sk.J[f"{side}_shoulder"]]
+            ahead = (d * fwd).sum(-1)
+            out = (d * left).sum(-1) * (1.0 if side == "left" else -1.0)
+            height = (d * up).sum(-1)
+            first = slice(0, len(j) // 2)
+            if label.startswith("Pushing"):  # where the hand is furthest from the body
+                t = int(np.argmax(np.hypot(ahead, out)[first]))
+            else:  # the first frame where the wrist comes up to the shoulder (or near its highest, if lower)
+                t = int(np.argmax(height[first] >= min(-0.05, height[first].max() - 0.05)))
+            if way == "forward":
+                assert ahead[t] > 0.3 and ahead[t] > 2 * abs(out[t]), (label, seed, side, ahead[t], out[t])
+            else:
+                assert out[t] > 0.3 and out[t] > 2 * abs(ahead[t]), (label, seed, side, ahead[t], out[t])
+            assert (height.max() > 0.35) == overhead, (label, seed, side, height.max())
+        if arms == "one":
+            other = "left" if s.info["side"] == "right" else "right"
+            d = j[:, sk.J[f"{other}_wrist"]] - j[:, sk.J[f"{other}_shoulder"]]
+            assert (d * up).sum(-1).max() < -0.35, "the other arm hangs"

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from runtime.synth import SynthConfig, generate
+from runtime.synth import SYNTHETIC_CLASSES, SynthConfig, generate
 from train.__main__ import main as train_main
 from train.checkpoint import load
 from train.data.loading import CACHE_VERSION
@@ -53,7 +53,7 @@ def test_synthetic_run_learns_and_writes_a_complete_run_directory(tmp_path):
     model, ckpt = load(run)  # rebuilt from the checkpoint alone
     x = torch.zeros(2, 3, 16, 25, 1)
     assert model.encode(x).shape == (2, 1, 384)
-    assert ckpt["label_set"] == "synthetic" and len(ckpt["class_names"]) == 65
+    assert ckpt["label_set"] == "synthetic" and len(ckpt["class_names"]) == len(SYNTHETIC_CLASSES)
     assert ckpt["text_encoder"]["id"] == "all-MiniLM-L6-v2"
 
 

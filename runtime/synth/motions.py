@@ -763,6 +763,99 @@ def tear_paper(m: Motion) -> None:
     m.pose.neck[:, 0] += 0.3 * w
 
 
+def _straight_arm(m: Motion, side: str, elevation: np.ndarray, azimuth: float, reach: float) -> np.ndarray:
+    """Wrist target of a (nearly) straight arm swung up from hanging: ``elevation`` 0 hangs, pi/2 is level with
+    the shoulder, pi overhead; ``azimuth`` is the plane it swings in, 0 straight forward, pi/2 out to the side."""
+    s = SIGN[side]
+    el = np.asarray(elevation, dtype=float)
+    d = np.stack([s * (np.sin(el) * np.sin(azimuth) + 0.06), -np.cos(el), np.sin(el) * np.cos(azimuth)], -1)
+    d = d / np.linalg.norm(d, axis=-1, keepdims=True)
+    return m.shoulder(side) + reach * (m.shape.upper_arm + m.shape.forearm) * d
+
+
+def _arm_raise(m: Motion, sides: tuple[str, ...], plane: str, overhead: bool) -> None:
+    """Straight arms lifted in one plane, held at the top, lowered the same way, once or twice. plane 'front': the
+    arms swing up in front of the body (sagittal plane); 'side': out to the sides (frontal plane). overhead: on
+    past the shoulders to above the head, else they stop about level with the shoulders."""
+    reps = 1 if m.rng.random() < 0.6 else 2
+    start, end = m.rng.uniform(0.04, 0.12), m.rng.uniform(0.88, 0.97)
+    edges = np.linspace(start, end, reps + 1)
+    times = []
+    for a, b in zip(edges[:-1], edges[1:]):  # each lift: up, a hold of varying length, down
+        hold = m.rng.uniform(0.0, 0.35) * (b - a)
+        up = (b - a - hold) / 2
+        times.append(np.array([a, a + up, b - up, b]))
+    top = np.radians(m.rng.uniform(150, 172) if overhead else m.rng.uniform(80, 100) * m.amp**0.3)
+    azimuth = np.radians(m.rng.uniform(-5, 12) if plane == "front" else m.rng.uniform(72, 95))
+    reach = m.rng.uniform(0.88, 0.98)
+    for side in sides:  # the two arms of a person are never quite in step
+        w = sum(window(m.s, *(t + m.rng.normal(0, 0.01, 4))) for t in times)
+        el = top + np.radians(m.rng.normal(0, 4))
+        target = _straight_arm(m, side, el * np.clip(w, 0.0, 1.0), azimuth + np.radians(m.rng.normal(0, 4)), reach)
+        pole = [SIGN[side] * 0.8, -1.0, 0.0] if plane == "front" else [0.0, -1.0, -0.6]
+        m.set_arm(side, target, pole=pole)
+        m.pose.wrist_flex[side] = 0.1 * w
+    if overhead:
+        m.pose.neck[:, 0] -= 0.1 * m.rng.random() * np.clip(w, 0.0, 1.0) ** 2
+
+
+def front_raise(m: Motion) -> None:
+    _arm_raise(m, SIDES, "front", overhead=False)
+
+
+def lateral_raise(m: Motion) -> None:
+    _arm_raise(m, SIDES, "side", overhead=False)
+
+
+def overhead_front(m: Motion) -> None:
+    _arm_raise(m, SIDES, "front", overhead=True)
+
+
+def overhead_side(m: Motion) -> None:
+    _arm_raise(m, SIDES, "side", overhead=True)
+
+
+def front_raise_one(m: Motion) -> None:
+    _arm_raise(m, (m.side,), "front", overhead=False)
+
+
+def side_raise_one(m: Motion) -> None:
+    _arm_raise(m, (m.side,), "side", overhead=False)
+
+
+def _push(m: Motion, direction: str) -> None:
+    """Both hands come up to the chest, palms out, and are pushed away (forward or out to the sides) one to
+    three times, then drop."""
+    up = window(m.s, 0.04, 0.18, 0.84, 0.97)
+    reps = m.reps(1, 3)
+    phase = np.clip((m.s - 0.18) / 0.64, 0.0, 1.0)
+    out = smooth(np.clip(1.6 * np.abs(np.sin(np.pi * reps * phase)), 0.0, 1.0))
+    length = (m.shape.upper_arm + m.shape.forearm) * m.rng.uniform(0.86, 0.96)
+    h = m.rng.uniform(-0.12, 0.0)
+    for side in SIDES:
+        s = SIGN[side]
+        chest = m.front(side, h - 0.06, 0.16, 0.1)
+        if direction == "forward":
+            away = m.shoulder(side) + np.array([s * 0.04, h + 0.04, length])
+            pole = [s * 0.8, -1.0, 0.0]
+        else:
+            away = m.shoulder(side) + np.array([s * length, h + 0.06, 0.08])
+            pole = [0.0, -1.0, -0.5]
+        target = m.rest(side) + (chest - m.rest(side)) * col(up)
+        target = target + (away - target) * col(out)
+        m.set_arm(side, target, pole=pole)
+        m.pose.wrist_flex[side] = -0.7 * out * up
+    m.pose.lumbar[:, 0] += 0.06 * out * (direction == "forward")
+
+
+def push_forward(m: Motion) -> None:
+    _push(m, "forward")
+
+
+def push_sideways(m: Motion) -> None:
+    _push(m, "sideways")
+
+
 def walking(m: Motion) -> None:
     """The arms of plain walking: they swing, which the lower-body walk adds by itself."""
 
@@ -784,6 +877,9 @@ UPPER: dict[str, Program] = {
     "cross_arms": cross_arms, "shake_fist": shake_fist, "hush": hush, "shoot_basket": shoot_basket,
     "bounce_ball": bounce_ball, "tennis": tennis_swing, "blow_nose": blow_nose, "put_on_hat": put_on_hat,
     "take_off_hat": take_off_hat, "tear_paper": tear_paper, "walking": walking, "still": still,
+    "front_raise": front_raise, "lateral_raise": lateral_raise, "overhead_front": overhead_front,
+    "overhead_side": overhead_side, "front_raise_one": front_raise_one, "side_raise_one": side_raise_one,
+    "push_forward": push_forward, "push_sideways": push_sideways,
 }  # fmt: skip
 
 
@@ -865,6 +961,16 @@ ACTIONS: dict[str, ActionSpec] = {
     "Clapping while squatting": ActionSpec("clap", lower="squat"),
     "Hand waving while hopping": ActionSpec("wave", lower="hop"),
     "Raising hands up while squatting": ActionSpec("raise_hands", lower="squat"),
+    # Pairs that differ only in the direction the arms travel (forward or out to the sides), so that direction
+    # words are tied to the direction of the motion. Appended: the classes above keep their indices and seeds.
+    "Front raise (both arms forward)": ActionSpec("front_raise", seconds=(2.5, 4.0), seated_ok=True),
+    "Lateral raise (arms out to the sides)": ActionSpec("lateral_raise", seconds=(2.5, 4.0), seated_ok=True),
+    "Raising arms overhead through the front": ActionSpec("overhead_front", seconds=(2.5, 4.0)),
+    "Raising arms overhead through the sides": ActionSpec("overhead_side", seconds=(2.5, 4.0)),
+    "Front raise with one arm": ActionSpec("front_raise_one", seconds=(2.0, 3.5), seated_ok=True),
+    "Side raise with one arm": ActionSpec("side_raise_one", seconds=(2.0, 3.5), seated_ok=True),
+    "Pushing both hands forward": ActionSpec("push_forward", seconds=(2.0, 3.5)),
+    "Pushing both hands out to the sides": ActionSpec("push_sideways", seconds=(2.0, 3.5)),
 }
 
 # Not an action class: someone standing or sitting still, for "no known action" calibration and the demo stream.
