@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> Path:
 
         clips = "40" if args.quick else "200"
         md += ["## On-device adaptation", "",
-               "Window top-1 over the 65 synthetic classes on a labelled stream (one person, one camera, actions one",
+               "Window top-1 over the synthetic classes on a labelled stream (one person, one camera, actions one",
                "after another), with and without the memory bank, on the training distribution and on a shifted one",
                "(new body sizes, camera angles and distances, more sensor noise).", "",
                "| stream | without adaptation | with adaptation | windows | command |", "| --- | --- | --- | --- | --- |"]

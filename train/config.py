@@ -2,7 +2,7 @@
 
     python -m train --method pgfa --data synthetic --split base12 --epochs 20 --lr 0.05
     python -m train --method baseline --data ntu60 --root /data/nturgbd_skeletons --split 55_5 --backbone stgcn
-    python -m train --data recordings --root my_actions --init runs/pgfa-real4-synthetic-words --epochs 30
+    python -m train --data recordings --root my_actions --init train/assets/shipped --epochs 3 --epoch-size 600
 
 With ``--init RUN``, the method and its options (backbone, streams, frames, ...) and the text encoder default to
 the init run's (its config.json); an option given on the command line wins, except that the backbone, its input
