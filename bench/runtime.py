@@ -208,10 +208,12 @@ def scaling(args) -> dict:
         rows.append(f"| {r['people']} | {r['vocab']} | {w['median']:.2f} / {w['p95']:.2f} | {st['median']:.2f} / "
                     f"{st['p95']:.2f} | {r['windows_per_s_max']:.0f} | {ms(e['p50'])} / {ms(e['p99'])} | {r['rss_mb']:.0f} |")
     cpu = cpu_name()
+    load = os.getloadavg()[0]
+    busy = (" (above the core count: other work shared the CPU, and the p95 and p99 figures carry its noise)"
+            if load > (os.cpu_count() or 1) else "")
     table = "\n".join(rows) + (
         f"\n\n{runs[0]['backend']}, {args.seconds:.0f} s per setting{f', on {cpu}' if cpu else ''}; 1-minute load "
-        f"average {os.getloadavg()[0]:.1f} at the end (above the core count, other work shared the CPU and the p95 "
-        "and p99 figures carry its noise). "
+        f"average {load:.1f} at the end{busy}. "
         f"Regenerate: `python -m bench.runtime --scaling --seconds {args.seconds:g}`.")
     print(table)
     results = {"settings": runs, "cpu": cpu}
