@@ -64,7 +64,7 @@ def train_and_export(name: str, holdout: str | None, args) -> tuple[Path, float]
     run = Path(args.runs) / name
     t0 = time.time()
     if args.retrain or not (run / "best.pt").exists():
-        cmd = [sys.executable, "-m", "train", *train_args(holdout, args), "--out", args.runs, "--name", name]
+        cmd = [sys.executable, "-m", "train", *train_args(holdout, args), "--out", args.runs, "--name", name, "--overwrite"]
         print("$", " ".join(cmd), flush=True)
         subprocess.run(cmd, check=True)
     bundle = run / "bundle"

@@ -267,3 +267,17 @@ def test_a_folder_named_skeleton_is_not_a_sample(tmp_path):
     ds, report = load_ntu_skeletons(root, "ntu60", progress=False)
     assert len(ds) == 1 and report.loaded == 1 and list(ds.labels) == [1]
     assert len(report.skipped["not a regular file"]) == 2
+
+
+def test_train_refuses_to_replace_a_finished_run_unless_told(tiny_run, capsys):
+    """A second run with a finished run's --name used to overwrite its checkpoints silently."""
+    from train.__main__ import main as train_main
+
+    best = (tiny_run / "best.pt").read_bytes()
+    args = ["--method", "baseline", "--data", "synthetic", "--out", str(tiny_run.parent), "--name", tiny_run.name, *TINY]
+    with pytest.raises(SystemExit) as e:
+        train_main(args)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "already holds a run" in err and "--overwrite" in err and "--resume" in err
+    assert (tiny_run / "best.pt").read_bytes() == best, "the finished run is untouched"

@@ -65,6 +65,11 @@ def main(argv: list[str] | None = None) -> None:
     cfg.name = run_name(cfg)
     run_dir = Path(cfg.resume).parent if cfg.resume else Path(cfg.out) / cfg.name
     before = set(os.listdir(run_dir)) if run_dir.is_dir() else None
+    finished = [f for f in ("best.pt", "last.pt") if before and f in before]
+    if finished and not cfg.resume and not cfg.overwrite:  # a run's checkpoints are never replaced by surprise
+        print(f"python -m train: error: {run_dir} already holds a run ({', '.join(finished)}); choose another "
+              f"--name, continue it with --resume {run_dir / 'last.pt'}, or replace it with --overwrite", file=sys.stderr)
+        raise SystemExit(2)
     created_top = None
     if before is None:
         created_top = run_dir

@@ -58,6 +58,7 @@ class TrainConfig:
     out: str = "runs"  # parent folder of run directories
     name: str = ""  # run directory name (default: method-data-split-time)
     resume: str = ""  # a last.pt to continue from
+    overwrite: bool = False  # train into the folder of a finished run (its --name), replacing its checkpoints
     init: str = ""  # a run directory (its best.pt) or checkpoint to start from: backbone, and head where it fits; method options left out are its
     freeze: str = ""  # with --init: 'backbone' trains only the head (backbone weights and statistics kept)
     max_steps: int = 0  # stop after this many optimisation steps (smoke tests); 0 = no limit
