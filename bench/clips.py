@@ -2,8 +2,8 @@
 
 Each sequence is played as the device sees a person: a window every ``stride`` frames over the last
 ``window_seconds`` (``runtime.recognizer.Recognizer.window``: resampled by time, then ``runtime.skeleton.preprocess``),
-the bundle's ONNX encoder on onnxruntime, and ``runtime.scoring`` against the vocabulary's prototypes. A clip's
-scores are the mean of its windows' cosines; a clip shorter than one window's minimum coverage is scored as
+the bundle's ONNX encoder on onnxruntime, and ``runtime.scoring`` against the vocabulary's prototypes (a
+conditioned bundle's graph scores the prototypes itself). A clip's scores are the mean of its windows' scores; a clip shorter than one window's minimum coverage is scored as
 one window of what there is (the device would wait for more frames).
 
 Prototypes come from text exactly as the device makes them: ``described`` uses each class's written
@@ -44,6 +44,16 @@ def text_prototypes(descriptions, granularities: tuple[str, ...], mode: str, enc
     return np.repeat(e[:, None], len(granularities), axis=1).astype(np.float32)
 
 
+def window_scores(bundle: Bundle, backend, x: np.ndarray, prototypes: np.ndarray, batch: int = 64) -> np.ndarray:
+    """(W, C) scores of windows as the recogniser reads them: weighted cosines (features mode), or a conditioned
+    graph's outputs, divided by the logit scale when they are logits."""
+    if bundle.mode == "features":
+        feats = np.concatenate([backend.features(x[k : k + batch]) for k in range(0, len(x), batch)])
+        return score(feats, prototypes, bundle.weights, 1.0)
+    unit = bundle.logit_scale if bundle.score_kind == "logit" else 1.0
+    return np.concatenate([backend.conditioned(x[k : k + batch], prototypes)[0] for k in range(0, len(x), batch)]) / unit
+
+
 def evaluate_clips(bundle: Bundle, ds, prototypes: np.ndarray, stride: int = 4, backend=None,
                    progress: bool = False) -> dict:
     """Top-1/top-5 over clips (and over windows) of dataset ``ds`` whose labels index ``prototypes``."""
@@ -53,8 +63,7 @@ def evaluate_clips(bundle: Bundle, ds, prototypes: np.ndarray, stride: int = 4, 
     clip_scores, win_hits1, win_hits5, n_win = [], 0, 0, 0
     for i in tqdm(range(len(ds)), desc="clips", disable=not progress, leave=False):
         x = clip_windows(ds.sequence(i)[:, 0], ds.fps, bundle, stride)
-        feats = np.concatenate([backend.features(x[k : k + 64]) for k in range(0, len(x), 64)])
-        cos = score(feats, prototypes, bundle.weights, 1.0)
+        cos = window_scores(bundle, backend, x, prototypes)
         order = np.argsort(-cos, axis=1)
         truth = int(ds.labels[i])
         win_hits1 += int((order[:, 0] == truth).sum())

@@ -1,7 +1,7 @@
 """The method contract (train/methods/base.py) and conditioned scoring from training to the device: every method's
 loss reads only the training classes' text; the engine and the evaluation never branch on a method's name; the
-small conditioned method (``pairwise``) trains (and refits), exports in fp32 and INT8 with both inputs, and runs
-in the runtime, publishing events to a real ZeroMQ subscriber."""
+conditioned methods (the small ``pairwise``, and ``dynapurls``) train (and refit), export in fp32 and INT8 with
+both inputs, and run in the runtime, publishing events to a real ZeroMQ subscriber."""
 
 from __future__ import annotations
 
@@ -66,19 +66,20 @@ def test_optimisers():
 # ------------------------------------------------------------------ conditioned mode, end to end
 
 
-@pytest.fixture(scope="module")
-def pairwise(tmp_path_factory):
-    """A pairwise run (two epochs, refit on train + validation classes) and its bundle (fp32 and INT8)."""
-    d = tmp_path_factory.mktemp("pairwise")
-    train_main(["--method", "pairwise", "--data", "synthetic", "--per-class", "3", "--epochs", "2", "--lr", "0.05",
+@pytest.fixture(scope="module", params=["pairwise", "dynapurls"])
+def conditioned_run(tmp_path_factory, request):
+    """A run of a conditioned method (two epochs, refit on train + validation classes) and its bundle (fp32 and
+    INT8): the small reference method, and DynaPURLS's candidate-conditioned attention."""
+    d = tmp_path_factory.mktemp(request.param)
+    train_main(["--method", request.param, "--data", "synthetic", "--per-class", "3", "--epochs", "2", "--lr", "0.05",
                 "--out", str(d), "--name", "run", "--refit", *TINY])
     export_main(["--run", str(d / "run"), "--out", str(d / "bundle"), "--no-text-encoder", "--per-class", "4",
                  "--calib", "32"])
     return d / "run", d / "bundle"
 
 
-def test_pairwise_run_reports_selection_and_refit(pairwise):
-    run, _ = pairwise
+def test_conditioned_run_reports_selection_and_refit(conditioned_run):
+    run, _ = conditioned_run
     m = json.loads((run / "metrics.json").read_text())
     assert {"zsl", "gzsl", "seen"} <= set(m["test"]) and "gzsl" in m["val"]
     r = m["refit"]
@@ -89,8 +90,8 @@ def test_pairwise_run_reports_selection_and_refit(pairwise):
     assert r["classes"] > 0 and r["samples"] > split["train"]  # the validation classes joined the training data
 
 
-def test_pairwise_bundle_is_conditioned_with_logit_scores_and_no_adaptation(pairwise):
-    _, bundle = pairwise
+def test_conditioned_bundle_is_conditioned_with_logit_scores_and_no_adaptation(conditioned_run):
+    _, bundle = conditioned_run
     b = load_bundle(bundle)
     m = b.manifest
     assert b.mode == "conditioned" and b.score_kind == "logit" and not b.adaptation_enabled
@@ -109,7 +110,7 @@ def test_pairwise_bundle_is_conditioned_with_logit_scores_and_no_adaptation(pair
 
 
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
-def test_pairwise_bundle_scores_in_the_recogniser_as_in_pytorch(pairwise, precision):
+def test_conditioned_bundle_scores_in_the_recogniser_as_in_pytorch(conditioned_run, precision):
     from runtime.backends import create_backend
     from runtime.publisher import PredictionCollector
     from runtime.recognizer import Recognizer, RecognizerConfig
@@ -118,10 +119,10 @@ def test_pairwise_bundle_scores_in_the_recogniser_as_in_pytorch(pairwise, precis
     from runtime.vocab import VocabEntry, resolve
     from train.checkpoint import load
 
-    run, bundle = pairwise
+    run, bundle = conditioned_run
     b = load_bundle(bundle)
     labels = ["hand waving", "clapping", "jumping up", "salute"]
-    vocab = resolve([VocabEntry(x, None, i) for i, x in enumerate(labels)], b.table, None, 1)
+    vocab = resolve([VocabEntry(x, None, i) for i, x in enumerate(labels)], b.table, None, len(b.granularities))
     keep = PredictionCollector()
     rec = Recognizer(b, create_backend(b, "ort-cpu", precision), vocab, keep, RecognizerConfig(stride=4))
     assert rec.adapter is None  # the bundle turns adaptation off
@@ -138,12 +139,12 @@ def test_pairwise_bundle_scores_in_the_recogniser_as_in_pytorch(pairwise, precis
 
 
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
-def test_pairwise_bundle_runs_the_demo_and_publishes_events(pairwise, tmp_path, keep_signals, precision):
+def test_conditioned_bundle_runs_the_demo_and_publishes_events(conditioned_run, tmp_path, keep_signals, precision):
     from runtime.camera import main as camera_main
 
     from streamtools import Subscriber, free_endpoint
 
-    _, bundle = pairwise
+    _, bundle = conditioned_run
     (tmp_path / "actions.txt").write_text(VOCAB)
     endpoint = free_endpoint()
     sub = Subscriber(endpoint)  # connected before the runtime binds: it receives everything from "started" on
@@ -160,6 +161,6 @@ def test_pairwise_bundle_runs_the_demo_and_publishes_events(pairwise, tmp_path, 
     assert started and started[0]["event"] == "started"
     preds = sub.of("prediction")
     assert preds and all(len(p["top_k"]) == 5 for p in preds)
-    assert all(-1.0 <= t["score"] <= 1.0 for p in preds for t in p["top_k"])  # logit / scale of a tanh scorer
+    assert all(-1.0 <= t["score"] <= 1.0 for p in preds for t in p["top_k"])  # logit / scale: a tanh, or a cosine
     assert sub.of("action.start") and sub.of("action.end")
     assert any(m["type"] == "heartbeat" and precision in m["backend"] for m in (x for _, x, _ in sub.messages))
