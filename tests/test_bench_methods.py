@@ -1,0 +1,51 @@
+"""bench.methods: the methods' table from run directories (mean and spread over seeds, test-time columns, the
+real cross-dataset rows), and the results generator's variant names and refinement columns."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.methods import collect, markdown
+from bench.results import runs_table, variant
+
+
+def _run(root: Path, name: str, method: str, zsl: float, h: float, refined: float | None = None,
+         partition: str | None = None, freeze: str = "", holdout: str = "") -> None:
+    d = root / name
+    d.mkdir(parents=True)
+    test = {"seen": {"top1": 0.9}, "zsl": {"top1": zsl, "top5": 1.0},
+            "gzsl": {"seen": 0.9, "unseen": zsl, "h": h}}
+    if refined is not None:
+        test["zsl_refined"] = {"top1": refined}
+        test["gzsl_refined"] = {"seen": 0.8, "unseen": refined, "h": h + 0.01}
+    (d / "metrics.json").write_text(json.dumps({"method": method, "data": "synthetic", "split": "compose",
+                                                "test": test, "train_time_s": 120.0}))
+    meth = {"backbone": "edge-small"} | ({"partition": partition} if partition else {})
+    (d / "config.json").write_text(json.dumps({"run": {"method": method, "data": "synthetic", "split": "compose",
+                                                       "seed": 0, "freeze": freeze, "holdout": holdout},
+                                               "method": meth}))
+
+
+def test_methods_table_aggregates_seeds_and_variants(tmp_path):
+    for s, z in enumerate((0.5, 0.7, 0.6)):
+        _run(tmp_path, f"cmp-compose-dynapurls-s{s}", "dynapurls", z, 0.5, refined=z + 0.1)
+        _run(tmp_path, f"cmp-compose-dynapurls-static-s{s}", "dynapurls", 0.4, 0.4, refined=0.4, partition="static")
+    _run(tmp_path, "cmp-compose-baseline-s0", "baseline", 0.8, 0.7)
+    _run(tmp_path, "dynapurls/xdata-utd_mhad", "dynapurls", 0.3, 0.3, refined=0.35, holdout="utd_mhad")
+    r = collect(tmp_path)
+    assert set(r["synthetic"]["dynapurls"]) == {"cmp-compose-dynapurls-s0", "cmp-compose-dynapurls-s1",
+                                                "cmp-compose-dynapurls-s2"}  # the static runs are their own row
+    assert len(r["synthetic"]["dynapurls, static partition"]) == 3
+    text = "\n".join(markdown(r))
+    assert "| dynapurls | 3 | 60.0 ± 10.0 |" in text and "| 70.0 ± 10.0 |" in text
+    assert "| baseline | 1 | 80.0 | 70.0 | - | - |" in text
+    assert "30.0 (35.0)" in text and "| UTD-MHAD |" in text
+
+
+def test_results_runs_table_names_variants_and_shows_refinement(tmp_path):
+    _run(tmp_path, "a", "dynapurls", 0.5, 0.5, refined=0.6, partition="static", freeze="backbone")
+    cfg = json.loads((tmp_path / "a" / "config.json").read_text())
+    assert variant(cfg) == "dynapurls (static partition, frozen backbone)"
+    rows = runs_table([tmp_path / "a"])
+    assert "refined ZSL top-1" in rows[0] and "| 60.0 | 51.0 |" in rows[2]
