@@ -39,6 +39,16 @@ def save(path: Path, method: ZeroShotMethod, text_dim: int, **extra) -> None:
     tmp.replace(path)
 
 
+def update_state(path: Path, method: ZeroShotMethod) -> None:
+    """Write ``method``'s current weights and buffers into an existing checkpoint, its other entries kept (a
+    setting that a method's test time chose on validation and stored in a buffer, for export)."""
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    state["model_state"] = method.state_dict()
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
 def load(path: str | Path) -> tuple[ZeroShotMethod, dict]:
     """Rebuild a trained method (in eval mode) and return it with the whole checkpoint dict."""
     path = Path(path)

@@ -6,7 +6,9 @@ GZSL harmonic mean H (calibrated; ``train.evaluate.validate``), the GZSL calibra
 test-time settings are all chosen there. The unseen test classes are touched once, at the end, for the reported
 figures. ``best.pt`` is the model of the chosen epoch (trained on the training classes only); with ``--refit`` a
 second model is trained from scratch on the training and validation classes for the chosen number of epochs (the
-same learning-rate schedule, stopped there) and saved as ``refit.pt``; metrics.json reports both.
+same learning-rate schedule, stopped there) and saved as ``refit.pt``; metrics.json reports both. A method whose
+test time keeps a setting chosen on validation in its state (a buffer, e.g. a fusion weight of its scores) has
+best.pt (and refit.pt) written again after evaluation, so that export reads the setting the figures used.
 
 The engine talks to a method only through its hooks (``train.methods.base``): it never branches on its name.
 """
@@ -343,7 +345,10 @@ def run(cfg: TrainConfig, mcfg: MethodConfig) -> Path | None:
     train_time = time.time() - t0
     best_model, _ = checkpoint.load(run_dir / "best.pt")
     best_model.to(device)
+    before = _state_copy(best_model)
     metrics = evaluate_run(best_model, bank_np, parts, spec, device)
+    if _state_changed(before, best_model):  # test time stored a setting chosen on validation: export needs it
+        checkpoint.update_state(run_dir / "best.pt", best_model)
     metrics["selection"].update(best_epoch=best["epoch"], val_h=best["val_h"], val_zsl_top1=best["val_zsl_top1"],
                                 criterion=CRITERION)
     metrics.update(history=history, train_time_s=round(train_time, 1), total_time_s=round(time.time() - t0, 1),
@@ -357,7 +362,10 @@ def run(cfg: TrainConfig, mcfg: MethodConfig) -> Path | None:
     if refit:
         refit_model = _refit(cfg, mcfg, method_cls, parts, bank, desc, encoder, spec, device, rank, world,
                              best["epoch"], run_dir, extra)
+        before = _state_copy(refit_model)
         refit_metrics = evaluate_run(refit_model, bank_np, parts, spec, device, settings=metrics["selection"])
+        if _state_changed(before, refit_model):
+            checkpoint.update_state(run_dir / "refit.pt", refit_model)
         metrics["refit"] = {
             "epochs": best["epoch"] + 1, "classes": len(train_c) + len(parts.split.val),
             "samples": len(refit_data(parts)), "checkpoint": "refit.pt",
@@ -375,6 +383,15 @@ def run(cfg: TrainConfig, mcfg: MethodConfig) -> Path | None:
     if world > 1:
         dist.destroy_process_group()
     return run_dir
+
+
+def _state_copy(method: ZeroShotMethod) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in method.state_dict().items()}
+
+
+def _state_changed(before: dict[str, torch.Tensor], method: ZeroShotMethod) -> bool:
+    """Whether evaluation (a method's test_time) changed any weight or buffer since ``before``."""
+    return any(not torch.equal(before[k], v) for k, v in method.state_dict().items())
 
 
 def _summary(t: dict) -> list[str]:
