@@ -256,7 +256,7 @@ def _build(args, out: Path, run_dir: Path, method, ckpt, cfg, spec, granularitie
     # a run whose data brought its own class texts (train/data/recordings.py) wrote them beside its checkpoint
     run_texts = str(run_dir / "descriptions.json") if (run_dir / "descriptions.json").is_file() else label_set
     table = build_table(encoder, granularities, method.ensemble_text, [run_texts, *extra_sets], vocab_entries,
-                        text_fn=text_fn)
+                        text_fn=text_fn, rule=method.class_text_rule)
     table.save(out / "prototypes.npz")
     # the run's own classes (a mixture may repeat a label that the table holds once)
     set_protos = text_fn(load_descriptions(run_texts))[0]

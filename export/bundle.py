@@ -11,7 +11,7 @@ import numpy as np
 
 from runtime.adaptation import AdaptationConfig
 from runtime.bundle import MANIFEST, SCHEMA, PrototypeTable, load_bundle, sha256
-from runtime.vocab import LABEL_PROMPT, label_prompt
+from runtime.vocab import LABEL_PROMPT, word_texts
 from train.data.classes import class_names
 from train.text.class_text import class_text_embeddings
 from train.text.descriptions import Descriptions, load_descriptions
@@ -21,11 +21,13 @@ PROBE_TEXT = "A person raises one hand above the head and waves it from side to 
 
 
 def build_table(encoder: TextEncoder, granularities: tuple[str, ...], ensemble: bool, label_sets: list[str],
-                extra: list[tuple[str, str | None]] = (), names: bool = False, text_fn=None) -> PrototypeTable:
+                extra: list[tuple[str, str | None]] = (), names: bool = False, text_fn=None,
+                rule: str | None = None) -> PrototypeTable:
     """Prototypes for every class of the label sets (first set wins on duplicate labels), then for extra
     (label, description) entries, e.g. from a vocabulary file. ``text_fn(descriptions) -> (embeddings, texts)``:
     the method's ``build_text``, so the table holds what the model was trained against (default: the ensemble
-    recipe of ``train.text.class_text`` with ``names``)."""
+    recipe of ``train.text.class_text`` with ``names``). Extra entries get the texts the device would give them
+    (``runtime.vocab.word_texts``, with the method's class text ``rule``)."""
     if text_fn is None:
         def text_fn(d):
             return class_text_embeddings(d, encoder, granularities, ensemble, names)
@@ -47,11 +49,10 @@ def build_table(encoder: TextEncoder, granularities: tuple[str, ...], ensemble: 
         if label.lower() in seen:
             continue
         seen.add(label.lower())
-        text = description or label_prompt(label)
-        e = encode_cached(encoder, [text])[0]
+        per_g = word_texts(label, description, len(granularities), LABEL_PROMPT, rule)
         labels.append(label)
-        texts.append([text] * len(granularities))
-        protos.append(np.repeat(e[None], len(granularities), axis=0))
+        texts.append(per_g)
+        protos.append(encode_cached(encoder, per_g))
         aliases.append([])
     probe = encode_cached(encoder, [PROBE_TEXT])[0]
     return PrototypeTable(labels=labels, texts=texts, prototypes=np.stack(protos).astype(np.float32),
@@ -99,6 +100,8 @@ def manifest_for(method, ckpt: dict, run_dir: Path, encoder: TextEncoder, spec_d
             "generated_by": "python -m export.text_encoder --out <bundle>/text_encoder",
             "label_prompt": LABEL_PROMPT,
             "label_text": bool(getattr(method.cfg, "label_text", False)),  # table recipe: labels in the ensemble
+            # how the device makes a new word's per-granularity texts (runtime.vocab.word_texts); none: one text
+            **({"class_text_rule": method.class_text_rule} if getattr(method, "class_text_rule", None) else {}),
         },
         # a method without a shared feature space (its embeddings are not comparable with class text) has none
         "adaptation": {"enabled": bool(method.shared_space), **dataclasses.asdict(AdaptationConfig())},

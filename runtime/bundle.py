@@ -4,8 +4,9 @@ do not match its manifest, saying which file and how.
 
 Layout:
     manifest.json           schema, model, input spec, scoring (mode; score: "cosine" or "logit" with its
-                            logit_scale), text encoder, files with sha256, calibration, adaptation (enabled
-                            unless the method has no shared feature space)
+                            logit_scale), text encoder (with the class text rule that makes a new word's
+                            per-granularity texts, where the method has one), files with sha256, calibration,
+                            adaptation (enabled unless the method has no shared feature space)
     encoder.onnx            skeleton encoder, fp32: skeleton (N, C, T, V, M) -> features (N, G, D)
     encoder.int8.onnx       the same in Q/DQ INT8 (onnxruntime and TensorRT 10/11 build from it)
     prototypes.npz          labels, description texts, prototypes (C, G, D), probe embedding of the text encoder
@@ -34,6 +35,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 import numpy as np
 
 from runtime.skeleton import SUPPORTED_NORMALIZATIONS, InputSpec
+from runtime.vocab import CLASS_TEXT_RULES
 
 SCHEMA = "zsar.bundle/1"
 SCORE_KINDS = ("cosine", "logit")  # scoring.score: what the runtime's scores are (Bundle.score_kind)
@@ -165,6 +167,12 @@ class Bundle:
         before the field existed); or "logit", the conditioned graph's output, which the runtime divides by
         ``logit_scale`` so that thresholds, margins and smoothing read one scale."""
         return self.manifest["scoring"].get("score", "cosine")
+
+    @property
+    def class_text_rule(self) -> str | None:
+        """How a word the table lacks gets its per-granularity texts (``text_encoder.class_text_rule``, one of
+        ``runtime.vocab.CLASS_TEXT_RULES``); None: its description or label prompt in every granularity."""
+        return self.manifest.get("text_encoder", {}).get("class_text_rule")
 
     @property
     def adaptation_enabled(self) -> bool:
@@ -379,4 +387,11 @@ def load_bundle(path: str | Path = DEFAULT_BUNDLE, verify: bool = True) -> Bundl
         raise BundleError(f"{mf}: prototypes have {table.prototypes.shape[1]} granularities, output lists {len(granularities)}")
     if len(manifest["scoring"]["weights"]) != len(granularities):
         raise BundleError(f"{mf}: scoring.weights has {len(manifest['scoring']['weights'])} entries for {len(granularities)} granularities")
+    rule = manifest["text_encoder"].get("class_text_rule")
+    if rule is not None and rule not in CLASS_TEXT_RULES:
+        raise BundleError(f"{mf}: text_encoder.class_text_rule {rule!r} is unknown to this runtime (it knows "
+                          f"{', '.join(CLASS_TEXT_RULES)}); update the runtime or re-export the bundle")
+    if rule is not None and CLASS_TEXT_RULES[rule][0] != len(granularities):
+        raise BundleError(f"{mf}: text_encoder.class_text_rule {rule!r} makes {CLASS_TEXT_RULES[rule][0]} texts per "
+                          f"word, output lists {len(granularities)} granularities")
     return Bundle(path=path, manifest=manifest, spec=spec, table=table, granularities=granularities, verify=verify)

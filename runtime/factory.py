@@ -39,9 +39,11 @@ def text_encoder(bundle: Bundle):
 
 
 def vocabulary(bundle: Bundle, entries: list[VocabEntry] | list[str], encoder=None) -> Vocabulary:
-    """Prototypes for vocabulary entries (or bare labels) from the bundle's table, or encoded by ``encoder``."""
+    """Prototypes for vocabulary entries (or bare labels) from the bundle's table, or encoded by ``encoder`` (a
+    new word's texts by the bundle's class text rule, where it names one: ``runtime.vocab.word_texts``)."""
     entries = [e if isinstance(e, VocabEntry) else VocabEntry(e, None, i + 1) for i, e in enumerate(entries)]
-    return resolve(entries, bundle.table, encoder, len(bundle.granularities), prompt=label_prompt_of(bundle))
+    return resolve(entries, bundle.table, encoder, len(bundle.granularities), prompt=label_prompt_of(bundle),
+                   rule=bundle.class_text_rule)
 
 
 def build_recognizer(bundle: Bundle, vocab: Vocabulary | list[VocabEntry] | list[str], config: RecognizerConfig | None = None,

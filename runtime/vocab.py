@@ -9,7 +9,10 @@
                                           <- a new label with a description after '|'
 
 Labels the bundle's prototype table holds are looked up (case-insensitive, aliases too); others are encoded
-on the device by the bundle's text encoder: the description when given, else the label in a prompt.
+on the device by the bundle's text encoder: the description when given, else the label in a prompt, in every
+granularity; or, where the bundle's manifest names a class text rule (``text_encoder.class_text_rule``, e.g.
+InfoCPL's codebook, ``runtime.codebook``), one text per granularity made from the label and description by that
+rule, as export made the table's rows.
 
 The file is UTF-8; a byte-order mark at its start (Windows Notepad writes one) and CRLF or CR line endings are
 accepted. Lines are counted by line breaks only (``\n``, ``\r\n``, ``\r``), as editors and ``grep -n`` count
@@ -37,6 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
+from runtime import codebook
+
 SEPARATOR = "|"
 LABEL_PROMPT = "a person {label}"
 MAX_LABEL = 100
@@ -44,6 +49,8 @@ MAX_LINE = 1000
 MAX_LABELS = 2000
 MAX_VOCAB_BYTES = 1 << 20
 _BOM = b"\xef\xbb\xbf"  # UTF-8 byte-order mark
+# class text rules a manifest may name: rule -> (granularities, texts of a word from its label and description)
+CLASS_TEXT_RULES = {codebook.RULE: (codebook.SIZE + 1, codebook.word_texts)}
 
 
 class VocabError(ValueError):
@@ -54,6 +61,21 @@ def label_prompt(label: str, prompt: str = LABEL_PROMPT) -> str:
     """The text a bare label is encoded as (export and device use this one rule; a bundle's manifest names its
     prompt, ``runtime.factory.label_prompt_of``)."""
     return prompt.format(label=label.strip().lower())
+
+
+def word_texts(label: str, description: str | None, granularities: int, prompt: str = LABEL_PROMPT,
+               rule: str | None = None) -> list[str]:
+    """The texts of a word the prototype table lacks, one per granularity: without a rule its description, else
+    the label in ``prompt``, in every granularity; with a rule (``CLASS_TEXT_RULES``) what the rule makes of the
+    label and description (export writes extra vocabulary rows the same way)."""
+    if rule is None:
+        return [description or label_prompt(label, prompt)] * granularities
+    if rule not in CLASS_TEXT_RULES:
+        raise VocabError(f"class text rule {rule!r} is unknown to this runtime (it knows {', '.join(CLASS_TEXT_RULES)})")
+    size, make = CLASS_TEXT_RULES[rule]
+    if size != granularities:
+        raise VocabError(f"class text rule {rule!r} makes {size} texts per word, the bundle has {granularities} granularities")
+    return make(label, description)
 
 
 @dataclass(frozen=True)
@@ -143,30 +165,34 @@ class Vocabulary:
         return h.hexdigest()[:12]
 
 
-def resolve(entries: list[VocabEntry], table, encoder=None, granularities: int = 1, prompt: str = LABEL_PROMPT) -> Vocabulary:
+def resolve(entries: list[VocabEntry], table, encoder=None, granularities: int = 1, prompt: str = LABEL_PROMPT,
+            rule: str | None = None) -> Vocabulary:
     """Prototypes for the entries: from the table (label or alias, unless a description is given) or encoded
-    (the description, else the label in ``prompt``: the bundle's, ``runtime.factory.vocabulary``).
+    (``word_texts``: the description, else the label in ``prompt``, the bundle's; or the bundle's class text
+    ``rule``: ``runtime.factory.vocabulary`` passes both).
 
     ``table`` is a ``runtime.bundle.PrototypeTable``; ``encoder`` has ``encode(texts) -> (N, D)``. A label the
     table lacks with no encoder available is an error naming the labels."""
     index = table.index()
     protos: list[np.ndarray | None] = []
-    to_encode: list[tuple[int, str]] = []
+    to_encode: list[tuple[int, list[str]]] = []
     for i, e in enumerate(entries):
         row = index.get(e.label.lower())
         if row is not None and e.description is None:
             protos.append(table.prototypes[row])
         else:
             protos.append(None)
-            to_encode.append((i, e.description or label_prompt(e.label, prompt)))
+            to_encode.append((i, word_texts(e.label, e.description, granularities, prompt, rule)))
     if to_encode:
         if encoder is None:
             missing = ", ".join(repr(entries[i].label) for i, _ in to_encode)
             raise VocabError(f"not in the bundle's prototype table and no text encoder to encode them: {missing} "
                              "(make it with `python -m export.text_encoder`)")
-        emb = encoder.encode([t for _, t in to_encode])
-        for (i, _), e in zip(to_encode, emb):
-            protos[i] = np.repeat(e[None], granularities, axis=0)
+        unique = list(dict.fromkeys(t for _, texts in to_encode for t in texts))  # each text once, in order
+        emb = np.asarray(encoder.encode(unique), dtype=np.float32)
+        where = {t: k for k, t in enumerate(unique)}
+        for i, texts in to_encode:
+            protos[i] = emb[[where[t] for t in texts]]
     return Vocabulary(
         labels=[e.label for e in entries], prototypes=np.stack(protos).astype(np.float32),
         encoded_on_device=[entries[i].label for i, _ in to_encode], thresholds={},

@@ -31,7 +31,7 @@ def test_train_lists_what_it_can_do(capsys):
 
     main(["--list"])
     out = capsys.readouterr().out
-    assert "methods:   baseline, dynapurls, neuron, pairwise, pgfa" in out and "edge" in out and "55_5" in out and "base12" in out
+    assert "methods:   baseline, dynapurls, infocpl, neuron, pairwise, pgfa" in out and "edge" in out and "55_5" in out and "base12" in out
 
 
 def test_train_rejects_unknown_method(capsys):

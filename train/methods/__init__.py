@@ -22,7 +22,7 @@ def register_method(name: str):
 
 
 def _load_all() -> None:
-    from train.methods import baseline, dynapurls, neuron, pairwise, pgfa  # noqa: F401  (registers them)
+    from train.methods import baseline, dynapurls, infocpl, neuron, pairwise, pgfa  # noqa: F401  (registers them)
 
 
 def list_methods() -> list[str]:

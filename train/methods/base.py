@@ -19,6 +19,13 @@ baseline and PGFA use):
 ``build_text``      (classmethod) the class text the method trains and is scored against, from the class
                     descriptions and the text encoder: an array whose first axis is the classes, any number of
                     texts per class behind it (default (C, G, D): one ensemble embedding per granularity).
+``class_text_rule`` how the device makes a word its prototype table lacks into class text: None (the default)
+                    encodes its description, else its label prompt, once for every granularity; a rule name of
+                    ``runtime.vocab.CLASS_TEXT_RULES`` (pure-string, in ``runtime``) makes one text per
+                    granularity from the label and description, the rule ``build_text`` follows (export writes it
+                    into the manifest).
+``make_head``       the module between the backbone's feature map and ``encode`` (default: pooling per
+                    granularity and a projection into the text space, ``train.models.heads.GranularityHead``).
 ``on_epoch``        called at the start of every training epoch with (epoch, epochs): schedules, curricula.
 ``loss``            ``loss(features, labels, class_text, classes)``: ``classes`` are the training classes, the only
                     rows of ``class_text`` a loss may read (a softmax over the seen classes never includes unseen
@@ -78,6 +85,7 @@ class ZeroShotMethod(nn.Module):
     granularities: tuple[str, ...] = ("global",)
     ensemble_text = True  # global text = global sentence + paraphrases, averaged
     float_modules: tuple[str, ...] = ("head",)  # kept in floating point by INT8 export
+    class_text_rule: str | None = None  # a new word's per-granularity texts on the device (module doc)
 
     def __init__(self, cfg: MethodConfig, text_dim: int):
         super().__init__()
@@ -85,12 +93,17 @@ class ZeroShotMethod(nn.Module):
         self.backbone = create_backbone(cfg.backbone, streams=cfg.streams)
         with torch.no_grad():  # the head needs the feature map's length
             t_out = self.backbone(torch.zeros(1, 3, cfg.frames, 25, cfg.persons)).shape[2]
-        self.head = GranularityHead(self.granularities, self.backbone.out_channels, text_dim, t_out, cfg.head_dropout)
+        self.head = self.make_head(text_dim, t_out)
         self.log_scale = nn.Parameter(torch.tensor(math.log(1.0 / cfg.temperature)), requires_grad=cfg.learn_temperature)
         self.register_buffer("weights", torch.full((len(self.granularities),), 1.0 / len(self.granularities)))
         # class -> concept id (a mixture of datasets names one action in several ways: ``train.data.concepts``);
         # losses that treat same-class pairs as positives use it; None: every class is its own concept
         self.class_groups: torch.Tensor | None = None
+
+    def make_head(self, text_dim: int, t_out: int) -> nn.Module:
+        """The head on the backbone's feature map (N, C, T', 25), ``t_out`` = T' (module doc). Default: pooling
+        per granularity and a projection into the text space."""
+        return GranularityHead(self.granularities, self.backbone.out_channels, text_dim, t_out, self.cfg.head_dropout)
 
     # ------------------------------------------------------------------------------------------ text
     @classmethod
