@@ -119,16 +119,21 @@ def markdown(r: dict) -> list[str]:
                   "| method | " + " | ".join(NAMES[h] for h in REAL_SETS) + " | mean |",
                   "|---|" + "---|" * (len(REAL_SETS) + 1)]
         for variant, per in r["real"].items():
-            cells, plain = [], []
+            cells, plain, tts = [], [], []
             for h in REAL_SETS:
                 if h not in per:
                     cells.append("-")
                     continue
                 x = per[h]
                 plain.append(x["zsl"])
+                tts.append(x["zsl_tt"])
                 tt = "" if x["zsl_tt"] is None else f" ({100 * x['zsl_tt']:.1f})"
                 cells.append(f"{100 * x['zsl']:.1f}{tt}")
-            mean = _stat([statistics.mean(plain)]) if len(plain) == len(REAL_SETS) else "-"
+            mean = "-"
+            if len(plain) == len(REAL_SETS):
+                mean = f"{100 * statistics.mean(plain):.1f}"
+                if None not in tts:
+                    mean += f" ({100 * statistics.mean(tts):.1f})"
             lines.append(f"| {variant} | " + " | ".join(cells) + f" | {mean} |")
     lines += ["", "Commands (one seed shown; the others differ by `--seed`, the real runs by `--holdout`):", ""]
     lines += [f"- {k}: `{v}`" for k, v in r["commands"].items()]

@@ -34,14 +34,16 @@ def run_command(cfg: dict) -> str:
     # options added after a run was made are absent from its config.json: it ran as their legacy value
     run, meth = {**LEGACY_RUN_OPTIONS, **cfg["run"]}, cfg["method"]
     default_run = TrainConfig()
-    parts = [f"python -m train --method {run['method']} --data {run['data']} --split {run['split']}"]
+    parts = [f"python -m train --method {run['method']} --data {run['data']}" + (f" --split {run['split']}" if run["split"] else "")]
     for k, v in run.items():
-        if k in ("method", "data", "split", "name", "out", "resume") or getattr(default_run, k, None) == v:
+        if k in ("method", "data", "split", "name", "out", "resume", "overwrite") or getattr(default_run, k, None) == v:
             continue
-        parts.append(f"--{k.replace('_', '-')} {v}")
+        flag = k.replace("_", "-")
+        parts.append(f"--{flag}" if v is True else f"--no-{flag}" if v is False else f"--{flag} {v}")
     mdefault = method_class(run["method"]).config_class()
+    # with --init, an option left out is the init run's, not the default: such a run lists every flag it set
     for k, v in meth.items():
-        if getattr(mdefault, k, None) != v:
+        if getattr(mdefault, k, None) != v or (run.get("init") and isinstance(v, bool)):
             parts.append(f"--{k.replace('_', '-')}" if v is True else f"--no-{k.replace('_', '-')}" if v is False
                          else f"--{k.replace('_', '-')} {v}")
     return " ".join(parts)
