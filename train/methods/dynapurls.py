@@ -179,14 +179,14 @@ class DynaPURLS(ZeroShotMethod):
         self.granularities = granularities_of(cfg.parts)
         self.mode = "conditioned" if cfg.partition == "adaptive" else "features"
         self.score_kind = "logit" if self.mode == "conditioned" else "cosine"
-        with torch.no_grad():
-            t_out = self.backbone(torch.zeros(1, 3, cfg.frames, 25, cfg.persons)).shape[2]
-        self.head = PartitionHead(cfg, self.granularities, self.backbone.out_channels, text_dim, t_out)
         del self.log_scale
         g = len(self.granularities)
         self.log_scales = nn.Parameter(torch.full((g,), math.log(1.0 / cfg.temperature)),
                                        requires_grad=cfg.learn_temperature)
         self.scored = [0] if cfg.score == "global" else list(range(g))  # granularities the class score reads
+
+    def make_head(self, text_dim: int, t_out: int) -> nn.Module:
+        return PartitionHead(self.cfg, granularities_of(self.cfg.parts), self.backbone.out_channels, text_dim, t_out)
 
     @classmethod
     def build_text(cls, cfg, descriptions, encoder):
