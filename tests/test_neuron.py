@@ -20,6 +20,7 @@ from train.__main__ import main as train_main
 from train.methods import neuron as neuron_module
 from train.methods.neuron import (
     Neuron,
+    choose_fusion,
     NeuronConfig,
     granularities_of,
     keep_mask,
@@ -251,6 +252,19 @@ def test_loss_reads_the_training_classes_and_averages_the_branches():
     assert torch.isclose(out["loss"], 0.5 * (out["loss_spatial"] + out["loss_temporal"]))
     out["loss"].backward()
     assert m.head.spatial_prototypes.grad is not None and m.head.recall[0][0].weight.grad is not None
+
+
+def test_fusion_ties_in_top1_go_to_the_larger_margin_then_to_half():
+    labels = np.array([0, 1])
+    # every weight gets both windows right; the margin grows as the weight falls (temporal side better)
+    fused, grid = choose_fusion(lambda w: np.array([[1.0, 0.5 + 0.4 * w], [0.0, 1.0]]), labels, (0.0, 0.5, 1.0))
+    assert fused == 0.0 and grid["0.0"]["top1"] == grid["1.0"]["top1"] == 1.0
+    assert grid["0.0"]["margin"] > grid["0.5"]["margin"] > grid["1.0"]["margin"]
+    # top-1 first: a larger margin does not buy a wrong window
+    fused, _ = choose_fusion(lambda w: np.array([[1.0, 0.0], [0.9 - w, 0.5]]) * (1 + w), labels, (0.0, 1.0))
+    assert fused == 1.0
+    fused, _ = choose_fusion(lambda w: np.eye(2), labels, (0.0, 0.5, 1.0))
+    assert fused == 0.5
 
 
 # ----------------------------------------------------------------------------------- end to end

@@ -77,6 +77,18 @@ def test_options_left_out_are_the_init_runs(base):
     assert mcfg.backbone != "edge-tiny"  # without --init, the defaults
 
 
+def test_a_method_trains_with_its_own_optimiser_unless_told(base):
+    # Neuron and InfoCPL do not learn with SGD at 0.05 (their module docs); their run defaults say what they need
+    cfg, _, _ = parse_args(["--method", "neuron", "--data", "synthetic"])
+    assert (cfg.optimizer, cfg.lr) == ("adamw", 1e-3)
+    cfg, _, _ = parse_args(["--method", "infocpl", "--init", str(base), "--freeze", "backbone"])
+    assert (cfg.optimizer, cfg.lr) == ("adam", 1e-3)
+    cfg, _, _ = parse_args(["--method", "neuron", "--optimizer", "sgd", "--lr", "0.1"])
+    assert (cfg.optimizer, cfg.lr) == ("sgd", 0.1)
+    cfg, _, _ = parse_args(["--method", "pgfa"])
+    assert (cfg.optimizer, cfg.lr) == ("sgd", 0.05)
+
+
 def test_fine_tune_on_recordings_from_a_base_run(base, recordings, tmp_path):
     train_main(["--data", "recordings", "--root", str(recordings), "--init", str(base), "--epochs", "1",
                 "--max-steps", "2", "--out", str(tmp_path), "--name", "fine", *TINY])

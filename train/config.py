@@ -104,6 +104,7 @@ def _parser(method: str, mcls=None) -> argparse.ArgumentParser:
     add_fields(parser, TrainConfig, "run")
     if mcls is not None:
         add_fields(parser, mcls.config_class, f"method {method}")
+        parser.set_defaults(**mcls.run_defaults)  # a method's own run defaults (its optimiser); flags still win
     return parser
 
 

@@ -34,6 +34,8 @@ baseline and PGFA use):
                     refinement), its settings chosen on the validation classes (``train.evaluate``).
 ``score_weights``   the (G,) granularity weights of the score, and ``logit_scale``: a method with per-granularity
                     scales folds them into the weights (scale_g = logit_scale * w_g).
+``run_defaults``    run options this method trains with unless the command line sets them (a dict of
+                    ``TrainConfig`` fields, e.g. its optimiser): ``--help`` shows them as the defaults.
 ``float_modules``   top-level modules that INT8 export keeps in floating point (the head, scorers).
 """
 
@@ -81,6 +83,7 @@ class ZeroShotMethod(nn.Module):
     config_class = MethodConfig
     mode = "features"  # MODES
     score_kind = "cosine"  # SCORE_KINDS
+    run_defaults: dict = {}  # run options (TrainConfig fields) this method trains with unless the command line says
     shared_space = True  # window embeddings and class text in one space: on-device adaptation makes sense
     granularities: tuple[str, ...] = ("global",)
     ensemble_text = True  # global text = global sentence + paraphrases, averaged
