@@ -95,9 +95,18 @@ def fmt(x) -> str:
 
 
 def variant(cfg: dict) -> str:
-    """The method of a run and what sets it apart: a static partition, a frozen backbone."""
+    """The method of a run and what sets it apart from its method's defaults: a static partition, one round, no
+    memory gates, the class name only, one head, no attention inversion, rolled negatives, a frozen backbone."""
     run, meth = cfg["run"], cfg["method"]
     extra = [f"{meth['partition']} partition"] if meth.get("partition", "adaptive") != "adaptive" else []
+    if run["method"] == "neuron":
+        extra += ["one round"] if meth.get("rounds", 3) == 1 else []
+        extra += ["no memory gates"] if meth.get("memory") is False else []
+        extra += ["class name only"] if meth.get("side_information") == "off" else []
+    if run["method"] == "infocpl":
+        extra += ["one head"] if "," not in str(meth.get("topk", ",")) else []
+        extra += ["no attention inversion"] if meth.get("invert_attention") is False else []
+        extra += [f"{meth['negatives']} negatives"] if meth.get("negatives", "sampled") != "sampled" else []
     extra += ["frozen backbone"] if run.get("freeze") else []
     return run["method"] + (f" ({', '.join(extra)})" if extra else "")
 
