@@ -1,11 +1,13 @@
 """Neuron (train/methods/neuron.py) and its side information (train/text/side_information.py): the rounds' shapes,
 progressive masking, cumulative time crops, the side information of real label sets and of Neuron's own files,
 the fused score, and a tiny run end to end: the fusion weight chosen at test time reaches best.pt, refit.pt and
-the bundle's scoring weights; and a run started from a baseline's backbone with --init and --freeze backbone."""
+the bundle's scoring weights, and the bundle runs the camera demo (fp32 and INT8) publishing events to a real
+ZeroMQ subscriber; and a run started from a baseline's backbone with --init and --freeze backbone."""
 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -315,6 +317,32 @@ def test_chosen_fusion_reaches_the_checkpoints_and_the_bundle(run):
         ref = model.scores(model.encode(torch.from_numpy(x)), torch.from_numpy(b.table.prototypes[:5])).numpy()
     got = score(run_onnx(bundle / "encoder.onnx", x), b.table.prototypes[:5], b.weights, b.logit_scale)
     assert np.allclose(got, ref, atol=1e-5)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_the_bundle_runs_the_demo_and_publishes_events(run, tmp_path, keep_signals, precision):
+    from runtime.camera import main as camera_main
+
+    from streamtools import Subscriber, free_endpoint
+
+    _, bundle = run
+    (tmp_path / "actions.txt").write_text("hand waving\nclapping\njumping up\nsitting down\nfalling\nsalute\n")
+    endpoint = free_endpoint()
+    sub = Subscriber(endpoint)  # connected before the runtime binds: it receives everything from "started" on
+    sub.start()
+    # a threshold every score passes, so that decisions (start and end events) happen with this barely trained model
+    code = camera_main(["--bundle", str(bundle), "--vocab", str(tmp_path / "actions.txt"), "--source", "demo",
+                        "--duration", "4", "--bind", endpoint, "--backend", "ort-cpu", "--precision", precision,
+                        "--unknown-threshold", "-1", "--min-duration", "0.2"])
+    time.sleep(0.3)
+    sub.done.set()
+    sub.join(2)
+    assert code == 0
+    assert sub.of("status")[0]["event"] == "started"
+    preds = sub.of("prediction")
+    assert preds and all(len(p["top_k"]) == 5 for p in preds)
+    assert all(-1.0 <= t["score"] <= 1.0 for p in preds for t in p["top_k"])  # the fused cosine
+    assert sub.of("action.start") and sub.of("action.end")
 
 
 def test_init_from_a_baseline_with_frozen_backbone(tmp_path):
