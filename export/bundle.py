@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from pathlib import Path
 
@@ -71,10 +72,13 @@ def write_manifest(out: Path, manifest: dict, files: list[str]) -> dict:
 
 def scoring_for(method) -> dict:
     """The manifest's scoring block, from the method's hooks: its mode, what a score is (``score``: "cosine", a
-    weighted cosine; or "logit", the graph's output, which the device divides by ``logit_scale``), the granularity
-    weights and the logit scale (``prob`` = softmax(logit_scale * score))."""
+    weighted cosine; or "logit", the graph's output, which the device divides by ``logit_scale``), the interval a
+    score lies in (``range``, null for an open end), the granularity weights and the logit scale (``prob`` =
+    softmax(logit_scale * score))."""
+    lo, hi = method.score_range
     return {"mode": method.mode, "score": method.score_kind, "weights": method.score_weights().tolist(),
-            "logit_scale": float(method.logit_scale.detach())}
+            "logit_scale": float(method.logit_scale.detach()),
+            "range": [None if math.isinf(lo) else lo, None if math.isinf(hi) else hi]}
 
 
 def manifest_for(method, ckpt: dict, run_dir: Path, encoder: TextEncoder, spec_dict: dict, granularities, dim: int,

@@ -4,7 +4,7 @@ do not match its manifest, saying which file and how.
 
 Layout:
     manifest.json           schema, model, input spec, scoring (mode; score: "cosine" or "logit" with its
-                            logit_scale), text encoder (with the class text rule that makes a new word's
+                            logit_scale; range: the interval scores lie in, [-1, 1] unless it says), text encoder (with the class text rule that makes a new word's
                             per-granularity texts, where the method has one), files with sha256, calibration,
                             adaptation (enabled unless the method has no shared feature space)
     encoder.onnx            skeleton encoder, fp32: skeleton (N, C, T, V, M) -> features (N, G, D)
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import threading
@@ -167,6 +168,13 @@ class Bundle:
         before the field existed); or "logit", the conditioned graph's output, which the runtime divides by
         ``logit_scale`` so that thresholds, margins and smoothing read one scale."""
         return self.manifest["scoring"].get("score", "cosine")
+
+    @property
+    def score_range(self) -> tuple[float, float]:
+        """The interval a score lies in (``scoring.range``, null for an open end): thresholds outside it could
+        never be crossed. A cosine's [-1, 1] where the manifest does not say (bundles made before the field)."""
+        lo, hi = self.manifest["scoring"].get("range", [-1.0, 1.0])
+        return (-math.inf if lo is None else float(lo), math.inf if hi is None else float(hi))
 
     @property
     def class_text_rule(self) -> str | None:
@@ -378,6 +386,12 @@ def load_bundle(path: str | Path = DEFAULT_BUNDLE, verify: bool = True) -> Bundl
     kind = manifest["scoring"].get("score", "cosine")
     if kind not in SCORE_KINDS or (mode == "features" and kind != "cosine"):
         raise BundleError(f"{mf}: scoring.score must be 'cosine' or 'logit' (features mode: 'cosine'), got {kind!r}")
+    rng = manifest["scoring"].get("range", [-1.0, 1.0])
+    if not isinstance(rng, list) or len(rng) != 2 \
+            or not all(e is None or (isinstance(e, (int, float)) and not isinstance(e, bool) and np.isfinite(e))
+                       for e in rng) or (None not in rng and rng[0] >= rng[1]):
+        raise BundleError(f"{mf}: scoring.range must be [low, high] (numbers or null for an open end, low < high), "
+                          f"got {rng!r}")
     scale = manifest["scoring"].get("logit_scale")
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not np.isfinite(scale) or scale <= 0:
         raise BundleError(f"{mf}: scoring.logit_scale must be a positive number, got {scale!r}")

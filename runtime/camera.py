@@ -30,6 +30,7 @@ from runtime.cli import (
     number,
     positive_float,
     positive_int,
+    score,
 )
 from runtime.decisions import DecisionConfig
 from runtime.recognizer import RecognizerConfig
@@ -39,7 +40,7 @@ from runtime.vocab import VocabError
 # range checks of the recognition flags, by config field (refused before anything starts)
 RECOGNITION_TYPES = {
     "stride": positive_int, "window_seconds": non_negative_float, "min_coverage": fraction, "top_k": positive_int,
-    "person_timeout": positive_float, "unknown_threshold": cosine, "smoothing": fraction,
+    "person_timeout": positive_float, "unknown_threshold": score, "smoothing": fraction,
     "enter_margin": non_negative_float, "exit_margin": non_negative_float, "min_duration": non_negative_float,
     "default_threshold": cosine,
 }
@@ -52,7 +53,7 @@ def label_threshold(text: str) -> tuple[str, float]:
     if not sep or not label.strip():
         raise argparse.ArgumentTypeError(f"expects LABEL=VALUE, got {text!r}")
     try:
-        return label.strip(), cosine(value.strip())
+        return label.strip(), score(value.strip())
     except argparse.ArgumentTypeError as e:
         raise argparse.ArgumentTypeError(f"{label.strip()!r}: {e}") from None
 
@@ -87,10 +88,10 @@ def parser() -> argparse.ArgumentParser:
                    "window_seconds": {"default": 0.0, "metavar": "SECONDS", "help": "seconds of motion per window (0, the default: the bundle's)"},
                    "top_k": {"help": "labels in each prediction"},
                    "adapt": {"help": "refine class prototypes from confident windows (on-device adaptation)"},
-                   "unknown_threshold": {"help": "weighted cosine below which a window is 'unknown' (default: the "
-                                                 "bundle's calibrated value)"},
+                   "unknown_threshold": {"help": "score below which a window is 'unknown': a weighted cosine in [-1, 1], "
+                                                 "or in the bundle's score range (default: the bundle's calibrated value)"},
                    "thresholds": {"action": "append", "type": label_threshold, "metavar": "LABEL=VALUE", "default": None,
-                                  "help": "per-label threshold, a cosine in [-1, 1] (repeatable; a label not in the "
+                                  "help": "per-label threshold, a score as --unknown-threshold (repeatable; a label not in the "
                                           "vocabulary is warned about)"},
                    "predictions": {"help": "publish a prediction per window (--no-predictions: only start/end events, "
                                            "heartbeats, status)"}})

@@ -200,6 +200,20 @@ def test_a_swapped_encoder_is_refused_when_asked_for_even_after_loading(tmp_path
         b.file("fp16")
 
 
+@pytest.mark.parametrize("rng", [[0.0, -1.0], [None], "wide", [float("nan"), 0.0], [True, 2.0]])
+def test_a_bad_score_range_is_refused(rng, tmp_path, bundle_dir):
+    d = small_bundle(bundle_dir, tmp_path / "bundle")
+    edit_manifest(d, lambda m: m["scoring"].update(range=rng))
+    with pytest.raises(BundleError, match=r"scoring\.range must be \[low, high\]"):
+        load_bundle(d, verify=False)
+
+
+def test_a_bundle_without_a_score_range_scores_cosines(tmp_path, bundle_dir):
+    d = small_bundle(bundle_dir, tmp_path / "bundle")
+    edit_manifest(d, lambda m: m["scoring"].pop("range", None))  # bundles made before the field
+    assert load_bundle(d, verify=False).score_range == (-1.0, 1.0)
+
+
 def test_the_shipped_bundle_still_loads(bundle_dir):
     b = load_bundle(bundle_dir)
     assert set(b.manifest["encoder"]) <= {"fp32", "int8", "int8_u8"}

@@ -349,9 +349,9 @@ BAD = [
     (["--speed", "0"], "--speed"), (["--speed", "-1"], "--speed"), (["--top-k", "0"], "--top-k"),
     (["--window", "-1"], "--window"), (["--smoothing", "7"], "--smoothing"), (["--smoothing", "0"], "--smoothing"),
     (["--min-duration", "-3"], "--min-duration"), (["--stride", "0"], "--stride"),
-    (["--duration", "-1"], "--duration"), (["--unknown-threshold", "5"], "--unknown-threshold"),
+    (["--duration", "-1"], "--duration"), (["--unknown-threshold", "nan"], "--unknown-threshold"),
     (["--threshold", "wave"], "--threshold"), (["--threshold", "wave=abc"], "--threshold"),
-    (["--threshold", "=0.5"], "--threshold"), (["--threshold", "wave=3"], "--threshold"),
+    (["--threshold", "=0.5"], "--threshold"), (["--threshold", "wave=inf"], "--threshold"),
     (["--max-people", "0"], "--max-people"), (["--threads", "-1"], "--threads"), (["--max-fps", "-5"], "--max-fps"),
     (["--fov", "0"], "--fov"), (["--speed", "nan"], "--speed"), (["--duration", "inf"], "--duration"),
 ]
@@ -373,6 +373,19 @@ def test_cli_accepts_values_at_the_edges():
                                 "--threshold", "hand waving=0.4", "--threshold", "a=b=0.2", "--speed", "0.25"])
     assert args.thresholds == [("hand waving", 0.4), ("a=b", 0.2)]
     assert args.window_seconds == 0 and args.smoothing == 1 and args.speed == 0.25
+
+
+@pytest.mark.parametrize("rc, named", [(RecognizerConfig(unknown_threshold=5.0), "unknown_threshold"),
+                                       (RecognizerConfig(thresholds={"hand waving": -3.0}), "'hand waving'")])
+def test_thresholds_outside_the_bundles_score_range_are_refused(tmp_path, bundle_dir, rc, named, caplog):
+    # the range is the bundle's (a cosine's [-1, 1] here; InfoCPL's scores lie in (-inf, 0], tests/test_infocpl.py)
+    (tmp_path / "actions.txt").write_text(VOCAB)
+    with pytest.raises(ValueError, match=rf"{named} must be a score in \[-1, 1\].*cosine"):
+        App(AppConfig(bundle=str(bundle_dir), vocab=str(tmp_path / "actions.txt"), bind="tcp://127.0.0.1:*",
+                      recognizer=rc), SourceInfo("t"))
+    code = camera_main(["--bundle", str(bundle_dir), "--vocab", str(tmp_path / "actions.txt"), "--source", "demo",
+                        "--duration", "1", "--bind", "tcp://127.0.0.1:*", "--unknown-threshold", "1.5"])
+    assert code == 2 and "unknown_threshold must be a score in [-1, 1]" in caplog.text
 
 
 def test_threshold_for_a_label_not_in_the_vocabulary_warns(tmp_path, bundle_dir, caplog):

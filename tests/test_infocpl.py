@@ -282,6 +282,18 @@ def test_the_bundle_is_conditioned_with_logit_scores_no_adaptation_and_the_codeb
     thr = cal["unknown_threshold"]
     # the statistic is the mean over heads of log sigmoid(s): a log-probability, never above 0
     assert thr["statistic"] == "top1_normalised_logit" and -np.inf < thr["value"] <= 0 and thr["n_known"] > 0
+    assert m["scoring"]["range"] == [None, 0.0] and b.score_range == (-np.inf, 0.0)
+
+
+def test_thresholds_are_checked_against_the_log_probability_range(infocpl_run):
+    from runtime.app import check_thresholds
+    from runtime.bundle import load_bundle
+    from runtime.recognizer import RecognizerConfig
+
+    b = load_bundle(infocpl_run[1])
+    check_thresholds(RecognizerConfig(unknown_threshold=-3.5, thresholds={"salute": 0.0}), b)  # below -1: fine here
+    with pytest.raises(ValueError, match=r"unknown_threshold must be a score in \[-inf, 0\]"):
+        check_thresholds(RecognizerConfig(unknown_threshold=0.5), b)
 
 
 def _fields(label: str) -> tuple:
@@ -335,7 +347,7 @@ def test_the_demo_publishes_events_and_says_adaptation_is_off(bundle_with_text_e
     # a threshold every score passes, so that decisions happen with this barely trained model (scores <= 0)
     code = camera_main(["--bundle", str(bundle_with_text_encoder), "--vocab", str(tmp_path / "actions.txt"),
                         "--source", "demo", "--duration", "4", "--bind", endpoint, "--backend", "ort-cpu",
-                        "--precision", "int8", "--unknown-threshold", "-1", "--min-duration", "0.2"])
+                        "--precision", "int8", "--unknown-threshold", "-100", "--min-duration", "0.2"])
     time.sleep(0.3)
     sub.done.set()
     sub.join(2)

@@ -83,6 +83,7 @@ class ZeroShotMethod(nn.Module):
     config_class = MethodConfig
     mode = "features"  # MODES
     score_kind = "cosine"  # SCORE_KINDS
+    score_range = (-1.0, 1.0)  # the device's statistic (a cosine; logit / scale) lies in it: the bundle's scoring.range
     run_defaults: dict = {}  # run options (TrainConfig fields) this method trains with unless the command line says
     shared_space = True  # window embeddings and class text in one space: on-device adaptation makes sense
     granularities: tuple[str, ...] = ("global",)

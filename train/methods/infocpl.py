@@ -210,6 +210,7 @@ class InfoCPL(ZeroShotMethod):
     config_class = InfoCPLConfig
     mode = "conditioned"
     score_kind = "logit"
+    score_range = (-math.inf, 0.0)  # logit / scale = the mean over heads of log sigmoid(s): a log-probability
     shared_space = False  # the estimator, not a cosine, compares window and text: no device adaptation
     granularities = codebook.granularity_names()
     ensemble_text = False
