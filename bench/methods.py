@@ -155,11 +155,13 @@ def markdown(r: dict) -> list[str]:
         lines += ["### Neuron's branches: the last spatial round alone, the last temporal round alone, fused", "",
                   "| split | variant | spatial ZSL / H | temporal ZSL / H | fused ZSL / H | fusion weights chosen |",
                   "|---|---|---|---|---|---|"]
+        def cell(f: list, k: str) -> str:
+            return f"{_stat([x[f'zsl{k}'] for x in f])} / {_stat([x[f'gzsl_h{k}'] for x in f])}"
+
         for split, v, runs in branches:
             f = list(runs.values())
-            cell = lambda k: f"{_stat([x[f'zsl{k}'] for x in f])} / {_stat([x[f'gzsl_h{k}'] for x in f])}"
             weights = ", ".join(str(x.get("fusion", "-")) for x in f)
-            lines.append(f"| {split} | {v} | {cell('_spatial')} | {cell('_temporal')} | {cell('')} | {weights} |")
+            lines.append(f"| {split} | {v} | {cell(f, '_spatial')} | {cell(f, '_temporal')} | {cell(f, '')} | {weights} |")
         lines.append("")
     if r["real"]:
         lines += ["### Real people: cross-dataset, held-out dataset's own labels (ZSL top-1; test time in brackets)", "",

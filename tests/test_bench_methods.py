@@ -72,7 +72,9 @@ def test_methods_table_has_both_splits_and_neurons_branches(tmp_path):
 
 
 def test_variant_names_the_neuron_and_infocpl_ablations():
-    cfg = lambda method, **m: {"run": {"method": method, "freeze": "backbone"}, "method": m}
+    def cfg(method: str, **m) -> dict:
+        return {"run": {"method": method, "freeze": "backbone"}, "method": m}
+
     assert variant(cfg("neuron", rounds=1, memory=False, side_information="off")) == \
         "neuron (one round, no memory gates, class name only, frozen backbone)"
     assert variant(cfg("neuron", rounds=3, memory=True, side_information="derived")) == "neuron (frozen backbone)"

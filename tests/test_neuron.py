@@ -22,8 +22,8 @@ from train.__main__ import main as train_main
 from train.methods import neuron as neuron_module
 from train.methods.neuron import (
     Neuron,
-    choose_fusion,
     NeuronConfig,
+    choose_fusion,
     granularities_of,
     keep_mask,
     masked_counts,
