@@ -87,7 +87,8 @@ def _metrics(d: Path) -> dict:
 def _figures(m: dict) -> dict:
     t = m["test"]
     zsl_tt, gzsl_tt = TEST_TIME.get(m["method"], (None, None))
-    out = {"zsl": t["zsl"]["top1"], "gzsl_h": t["gzsl"]["h"],
+    fused = "_fused" if "zsl_fused" in t else ""  # Neuron: at the chosen weight (runs before it said so in zsl)
+    out = {"zsl": t[f"zsl{fused}"]["top1"], "gzsl_h": t[f"gzsl{fused}"]["h"],
            "zsl_tt": t[zsl_tt]["top1"] if zsl_tt in t else None,
            "gzsl_h_tt": t[gzsl_tt]["h"] if gzsl_tt in t else None,
            "train_min": m["train_time_s"] / 60}

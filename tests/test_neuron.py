@@ -295,6 +295,9 @@ def test_run_reports_spatial_temporal_and_fused_figures(run):
         assert f"gamma_{name}" in m["selection"]
         assert {"zsl_fused", "gzsl_fused"} <= set(m["refit"]["test"])
     assert m["test"]["zsl_spatial"]["n"] == m["test"]["zsl"]["n"]
+    # the headline figures are the exported model's: the fused score at the chosen weight, its calibration
+    assert m["test"]["zsl"] == m["test"]["zsl_fused"] and m["test"]["gzsl"] == m["test"]["gzsl_fused"]
+    assert m["selection"]["gamma"] == m["selection"]["gamma_fused"]
 
 
 def test_chosen_fusion_reaches_the_checkpoints_and_the_bundle(run):
