@@ -157,7 +157,7 @@ def markdown(r: dict) -> list[str]:
                   "| split | variant | spatial ZSL / H | temporal ZSL / H | fused ZSL / H | fusion weights chosen |",
                   "|---|---|---|---|---|---|"]
         def cell(f: list, k: str) -> str:
-            return f"{_stat([x[f'zsl{k}'] for x in f])} / {_stat([x[f'gzsl_h{k}'] for x in f])}"
+            return f"{_stat([x.get(f'zsl{k}') for x in f])} / {_stat([x.get(f'gzsl_h{k}') for x in f])}"
 
         for split, v, runs in branches:
             f = list(runs.values())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import io
 import json
 import os
@@ -33,7 +34,7 @@ def run_command(cfg: dict) -> str:
 
     # options added after a run was made are absent from its config.json: it ran as their legacy value
     run, meth = {**LEGACY_RUN_OPTIONS, **cfg["run"]}, cfg["method"]
-    default_run = TrainConfig()
+    default_run = dataclasses.replace(TrainConfig(), **method_class(run["method"]).run_defaults)
     parts = [f"python -m train --method {run['method']} --data {run['data']}" + (f" --split {run['split']}" if run["split"] else "")]
     for k, v in run.items():
         if k in ("method", "data", "split", "name", "out", "resume", "overwrite") or getattr(default_run, k, None) == v:
@@ -118,7 +119,9 @@ def runs_table(run_dirs: list[Path]) -> list[str]:
     for d in run_dirs:
         m = json.loads((d / "metrics.json").read_text())
         cfg = json.loads((d / "config.json").read_text())
-        t = m["test"]
+        t = dict(m["test"])
+        for k in ("zsl", "gzsl"):  # Neuron's runs made before its zsl was the fused score at the chosen weight
+            t[k] = t.get(f"{k}_fused", t[k])
         al = t.get("gzsl_aligned")
         aligned = "-" if al is None else " / ".join(fmt(al[k]) for k in ("seen", "unseen", "h"))
         date = time.strftime("%Y-%m-%d", time.localtime((d / "metrics.json").stat().st_mtime))

@@ -90,7 +90,8 @@ def manifest_for(method, ckpt: dict, run_dir: Path, encoder: TextEncoder, spec_d
         "model": {
             "method": ckpt["model_args"]["method"], "backbone": method.cfg.backbone,
             "run": str(run_dir), "trained_on": ckpt.get("label_set"), "split": ckpt.get("split", {}).get("name"),
-            "zero_shot": {k: test[k] for k in ("zsl", "gzsl") if k in test},
+            # Neuron's runs made before its zsl was the fused score at the chosen weight: the fused figures
+            "zero_shot": {k: test.get(f"{k}_fused", test[k]) for k in ("zsl", "gzsl") if k in test},
         },
         "input": {**spec_dict, "name": "skeleton", "shape": ["batch", spec_dict["channels"], spec_dict["frames"],
                                                              spec_dict["joints"], spec_dict["persons"]],

@@ -22,7 +22,7 @@ from runtime.enrolment import EnrolmentError, apply_examples, default_store, loa
 from runtime.factory import build_recognizer, open_bundle, text_encoder, vocabulary
 from runtime.frames import Frame, SourceInfo
 from runtime.publisher import DEFAULT_ENDPOINT, Publisher
-from runtime.recognizer import RecognizerConfig
+from runtime.recognizer import RecognizerConfig, check_thresholds
 from runtime.recording import RecordingWriter
 from runtime.sources import SourceError
 from runtime.vocab import VocabError, Vocabulary, read_vocab
@@ -142,23 +142,11 @@ def check_config(config: AppConfig) -> None:
         need("window_seconds", rc.window_seconds, rc.window_seconds > 0, "> 0 (or None: the bundle's)")
     need("min_coverage", rc.min_coverage, 0 < rc.min_coverage <= 1, "in (0, 1]")
     need("person_timeout", rc.person_timeout, rc.person_timeout > 0, "> 0")
-    # thresholds: finite here; their range is the bundle's (check_thresholds, once it is loaded)
+    # thresholds: finite here; their range is the bundle's (runtime.recognizer.check_thresholds, once it is loaded)
     if rc.unknown_threshold is not None:
         need("unknown_threshold", rc.unknown_threshold, isinstance(rc.unknown_threshold, (int, float)), "a number")
     for label, value in rc.thresholds.items():
         need(f"threshold of {label!r}", value, isinstance(value, (int, float)), "a number")
-
-
-def check_thresholds(rc: RecognizerConfig, bundle) -> None:
-    """The thresholds given lie in the bundle's score range (a cosine's [-1, 1]; InfoCPL's log-probabilities
-    (-inf, 0]): one outside could never be crossed, or always is. A ValueError naming the setting and the range."""
-    lo, hi = bundle.score_range
-    given = ([("unknown_threshold", rc.unknown_threshold)] if rc.unknown_threshold is not None else []) + \
-        [(f"threshold of {label!r}", v) for label, v in rc.thresholds.items()]
-    for name, value in given:
-        if not lo <= value <= hi:
-            raise ValueError(f"{name} must be a score in [{lo:g}, {hi:g}], what this bundle's scores "
-                             f"({bundle.score_kind}) range over, got {value!r}")
 
 
 class App:
@@ -177,7 +165,7 @@ class App:
 
     def _load(self, config: AppConfig, info: SourceInfo) -> None:
         self.bundle = open_bundle(config.bundle)
-        check_thresholds(config.recognizer, self.bundle)
+        check_thresholds(config.recognizer, self.bundle)  # before anything slower starts
         self.store_path = Path(config.store) if config.store else default_store(config.vocab)
         self._text_encoder = None
         self._text_lock = threading.Lock()

@@ -172,8 +172,10 @@ class Bundle:
     @property
     def score_range(self) -> tuple[float, float]:
         """The interval a score lies in (``scoring.range``, null for an open end): thresholds outside it could
-        never be crossed. A cosine's [-1, 1] where the manifest does not say (bundles made before the field)."""
-        lo, hi = self.manifest["scoring"].get("range", [-1.0, 1.0])
+        never be crossed. Where the manifest does not say (bundles made before the field): a cosine's [-1, 1], and
+        no bounds for logits (an InfoCPL bundle's are log-probabilities, below -1 too)."""
+        unsaid = [-1.0, 1.0] if self.score_kind == "cosine" else [None, None]
+        lo, hi = self.manifest["scoring"].get("range", unsaid)
         return (-math.inf if lo is None else float(lo), math.inf if hi is None else float(hi))
 
     @property
@@ -388,7 +390,7 @@ def load_bundle(path: str | Path = DEFAULT_BUNDLE, verify: bool = True) -> Bundl
         raise BundleError(f"{mf}: scoring.score must be 'cosine' or 'logit' (features mode: 'cosine'), got {kind!r}")
     rng = manifest["scoring"].get("range", [-1.0, 1.0])
     if not isinstance(rng, list) or len(rng) != 2 \
-            or not all(e is None or (isinstance(e, (int, float)) and not isinstance(e, bool) and np.isfinite(e))
+            or not all(e is None or (isinstance(e, (int, float)) and not isinstance(e, bool) and abs(e) < 1e300)
                        for e in rng) or (None not in rng and rng[0] >= rng[1]):
         raise BundleError(f"{mf}: scoring.range must be [low, high] (numbers or null for an open end, low < high), "
                           f"got {rng!r}")

@@ -22,7 +22,6 @@ from runtime.backends import NAMES as BACKENDS
 from runtime.bundle import BundleError
 from runtime.cli import (
     add_fields,
-    cosine,
     fraction,
     from_args,
     non_negative_float,
@@ -42,7 +41,7 @@ RECOGNITION_TYPES = {
     "stride": positive_int, "window_seconds": non_negative_float, "min_coverage": fraction, "top_k": positive_int,
     "person_timeout": positive_float, "unknown_threshold": score, "smoothing": fraction,
     "enter_margin": non_negative_float, "exit_margin": non_negative_float, "min_duration": non_negative_float,
-    "default_threshold": cosine,
+    "default_threshold": score,
 }
 field_of_view = number(float, lambda v: 0 < v < 180, "an angle in degrees in (0, 180)")
 
@@ -98,8 +97,8 @@ def parser() -> argparse.ArgumentParser:
     add_fields(g, AppConfig, only=("adapt_state",))
     add_fields(g, DecisionConfig, types=RECOGNITION_TYPES, extra={
         "smoothing": {"help": "weight of the newest window in the moving average"},
-        "enter_margin": {"help": "cosine over its threshold a label needs to start"},
-        "exit_margin": {"help": "cosine under its threshold at which an active action ends"}})
+        "enter_margin": {"help": "score over its threshold a label needs to start"},
+        "exit_margin": {"help": "score under its threshold at which an active action ends"}})
     g = ap.add_argument_group("event stream")
     add_fields(g, AppConfig, only=("bind", "bind_wide", "curve"))
     g = ap.add_argument_group("output")

@@ -81,7 +81,6 @@ non_negative_int = number(int, lambda v: v >= 0, "an integer >= 0")
 positive_float = number(float, lambda v: v > 0, "a number > 0")
 non_negative_float = number(float, lambda v: v >= 0, "a number >= 0")
 fraction = number(float, lambda v: 0 < v <= 1, "a number in (0, 1]")
-cosine = number(float, lambda v: -1 <= v <= 1, "a cosine in [-1, 1]")
 # a threshold on the bundle's score: a cosine for most bundles, but what a score is comes from the bundle
 # (``Bundle.score_range``), which the app checks once it has loaded it
 score = number(float, math.isfinite, "a finite number")

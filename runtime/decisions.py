@@ -14,6 +14,7 @@ Per person, every window:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,7 +31,7 @@ class DecisionConfig:
     def __post_init__(self):
         checks = [("smoothing", 0 < self.smoothing <= 1, "in (0, 1]"), ("enter_margin", self.enter_margin >= 0, ">= 0"),
                   ("exit_margin", self.exit_margin >= 0, ">= 0"), ("min_duration", self.min_duration >= 0, ">= 0"),
-                  ("default_threshold", -1 <= self.default_threshold <= 1, "in [-1, 1]")]
+                  ("default_threshold", math.isfinite(self.default_threshold), "a finite number (its range is the bundle's)")]
         for name, ok, what in checks:
             if not ok:  # also false for NaN
                 raise ValueError(f"decisions: {name} must be {what}, got {getattr(self, name)!r}")

@@ -15,6 +15,7 @@ shared feature space turns it off).
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -103,9 +104,26 @@ class _Track:
     last_seen: float = 0.0
 
 
+def check_thresholds(rc: RecognizerConfig, bundle: Bundle) -> None:
+    """The thresholds set lie in the bundle's score range (a cosine's [-1, 1]; InfoCPL's log-probabilities
+    (-inf, 0]): one outside could never be crossed, or always is. The default threshold counts only where neither
+    the bundle nor the configuration gives one. A ValueError naming the flag and the range."""
+    lo, hi = bundle.score_range
+    given = ([("--unknown-threshold", rc.unknown_threshold)] if rc.unknown_threshold is not None else []) + \
+        [(f"--threshold {label}=", v) for label, v in rc.thresholds.items()]
+    if rc.unknown_threshold is None and bundle.unknown_threshold is None:
+        given.append(("--default-threshold", rc.decisions.default_threshold))
+    ends = f"{'(-inf' if math.isinf(lo) else f'[{lo:g}'}, {'inf)' if math.isinf(hi) else f'{hi:g}]'}"
+    for name, value in given:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
+            raise ValueError(f"{name}{'' if name.endswith('=') else ' '}{value!r}: a threshold must be a score in "
+                             f"{ends}, what this bundle's scores ({bundle.score_kind}) range over")
+
+
 class Recognizer:
     def __init__(self, bundle: Bundle, backend: Backend, vocabulary: Vocabulary, publisher, config: RecognizerConfig,
                  tracking: str = "single-person"):
+        check_thresholds(config, bundle)
         self.bundle, self.backend, self.publisher, self.config = bundle, backend, publisher, config
         self.spec = bundle.spec
         self.window_s = config.window_seconds or self.spec.window_seconds

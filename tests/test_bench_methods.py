@@ -82,3 +82,14 @@ def test_variant_names_the_neuron_and_infocpl_ablations():
         "infocpl (one head, no attention inversion, rolled negatives, frozen backbone)"
     assert variant(cfg("infocpl", topk="1,5,10", invert_attention=True, negatives="sampled")) == \
         "infocpl (frozen backbone)"
+
+
+def test_run_commands_leave_out_the_methods_own_run_defaults():
+    from bench.results import run_command
+
+    def command(optimizer: str, lr: float) -> str:
+        return run_command({"run": {"method": "neuron", "data": "synthetic", "split": "compose", "optimizer": optimizer,
+                                    "lr": lr}, "method": {}})
+
+    assert "--optimizer" not in command("adamw", 0.001) and "--lr" not in command("adamw", 0.001)
+    assert "--optimizer sgd --lr 0.05" in command("sgd", 0.05)  # what Neuron does not default to any more

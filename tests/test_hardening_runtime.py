@@ -375,17 +375,17 @@ def test_cli_accepts_values_at_the_edges():
     assert args.window_seconds == 0 and args.smoothing == 1 and args.speed == 0.25
 
 
-@pytest.mark.parametrize("rc, named", [(RecognizerConfig(unknown_threshold=5.0), "unknown_threshold"),
-                                       (RecognizerConfig(thresholds={"hand waving": -3.0}), "'hand waving'")])
+@pytest.mark.parametrize("rc, named", [(RecognizerConfig(unknown_threshold=5.0), "--unknown-threshold 5.0"),
+                                       (RecognizerConfig(thresholds={"hand waving": -3.0}), "--threshold hand waving=-3.0")])
 def test_thresholds_outside_the_bundles_score_range_are_refused(tmp_path, bundle_dir, rc, named, caplog):
     # the range is the bundle's (a cosine's [-1, 1] here; InfoCPL's scores lie in (-inf, 0], tests/test_infocpl.py)
     (tmp_path / "actions.txt").write_text(VOCAB)
-    with pytest.raises(ValueError, match=rf"{named} must be a score in \[-1, 1\].*cosine"):
+    with pytest.raises(ValueError, match=rf"{named}.*must be a score in \[-1, 1\].*cosine"):
         App(AppConfig(bundle=str(bundle_dir), vocab=str(tmp_path / "actions.txt"), bind="tcp://127.0.0.1:*",
                       recognizer=rc), SourceInfo("t"))
     code = camera_main(["--bundle", str(bundle_dir), "--vocab", str(tmp_path / "actions.txt"), "--source", "demo",
                         "--duration", "1", "--bind", "tcp://127.0.0.1:*", "--unknown-threshold", "1.5"])
-    assert code == 2 and "unknown_threshold must be a score in [-1, 1]" in caplog.text
+    assert code == 2 and "--unknown-threshold 1.5: a threshold must be a score in [-1, 1]" in caplog.text
 
 
 def test_threshold_for_a_label_not_in_the_vocabulary_warns(tmp_path, bundle_dir, caplog):

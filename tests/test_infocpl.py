@@ -286,14 +286,23 @@ def test_the_bundle_is_conditioned_with_logit_scores_no_adaptation_and_the_codeb
 
 
 def test_thresholds_are_checked_against_the_log_probability_range(infocpl_run):
-    from runtime.app import check_thresholds
     from runtime.bundle import load_bundle
-    from runtime.recognizer import RecognizerConfig
+    from runtime.decisions import DecisionConfig
+    from runtime.recognizer import RecognizerConfig, check_thresholds
 
     b = load_bundle(infocpl_run[1])
     check_thresholds(RecognizerConfig(unknown_threshold=-3.5, thresholds={"salute": 0.0}), b)  # below -1: fine here
-    with pytest.raises(ValueError, match=r"unknown_threshold must be a score in \[-inf, 0\]"):
+    with pytest.raises(ValueError, match=r"--unknown-threshold 0.5: a threshold must be a score in \(-inf, 0\]"):
         check_thresholds(RecognizerConfig(unknown_threshold=0.5), b)
+    # the project's default threshold (a cosine's 0.3) counts only where the bundle has no calibrated one
+    check_thresholds(RecognizerConfig(), b)
+    b.manifest["calibration"].pop("unknown_threshold")
+    with pytest.raises(ValueError, match=r"--default-threshold 0.3: a threshold must be a score in \(-inf, 0\]"):
+        check_thresholds(RecognizerConfig(), b)
+    check_thresholds(RecognizerConfig(decisions=DecisionConfig(default_threshold=-2.0)), b)
+    # a logit bundle made before scoring.range existed: no bounds assumed
+    b.manifest["scoring"].pop("range")
+    assert b.score_range == (-np.inf, np.inf)
 
 
 def _fields(label: str) -> tuple:

@@ -262,9 +262,10 @@ def test_fusion_ties_in_top1_go_to_the_larger_margin_then_to_half():
     fused, grid = choose_fusion(lambda w: np.array([[1.0, 0.5 + 0.4 * w], [0.0, 1.0]]), labels, (0.0, 0.5, 1.0))
     assert fused == 0.0 and grid["0.0"]["top1"] == grid["1.0"]["top1"] == 1.0
     assert grid["0.0"]["margin"] > grid["0.5"]["margin"] > grid["1.0"]["margin"]
-    # top-1 first: a larger margin does not buy a wrong window
-    fused, _ = choose_fusion(lambda w: np.array([[1.0, 0.0], [0.9 - w, 0.5]]) * (1 + w), labels, (0.0, 1.0))
-    assert fused == 1.0
+    # top-1 first: a larger mean margin does not buy a wrong window
+    at = {0.0: np.array([[1.0, 0.9], [0.0, 0.1]]), 1.0: np.array([[5.0, 0.0], [0.2, 0.0]])}
+    fused, grid = choose_fusion(at.get, labels, (0.0, 1.0))
+    assert fused == 0.0 and grid["1.0"]["margin"] > grid["0.0"]["margin"] and grid["1.0"]["top1"] == 0.5
     fused, _ = choose_fusion(lambda w: np.eye(2), labels, (0.0, 0.5, 1.0))
     assert fused == 0.5
 

@@ -87,6 +87,22 @@ def test_a_method_trains_with_its_own_optimiser_unless_told(base):
     assert (cfg.optimizer, cfg.lr) == ("sgd", 0.1)
     cfg, _, _ = parse_args(["--method", "pgfa"])
     assert (cfg.optimizer, cfg.lr) == ("sgd", 0.05)
+    from train.config import given_options
+    from train.methods import method_class
+
+    assert given_options("neuron", method_class("neuron"), ["--method", "neuron", "--lr", "0.01"]) == {"method", "lr"}
+
+
+def test_resuming_with_another_optimiser_is_refused(tmp_path):
+    from train.config import ConfigError, validate
+
+    (tmp_path / "config.json").write_text(json.dumps({"run": {"optimizer": "sgd"}}))
+    (tmp_path / "last.pt").write_bytes(b"")
+    cfg, mcfg, _ = parse_args(["--method", "neuron", "--resume", str(tmp_path / "last.pt")])
+    with pytest.raises(ConfigError, match=r"trained with --optimizer sgd.*resume it with adamw"):
+        validate(cfg, mcfg)
+    cfg, mcfg, _ = parse_args(["--method", "neuron", "--resume", str(tmp_path / "last.pt"), "--optimizer", "sgd"])
+    validate(cfg, mcfg)
 
 
 def test_fine_tune_on_recordings_from_a_base_run(base, recordings, tmp_path):

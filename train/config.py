@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import time
 import typing
 from dataclasses import dataclass, fields
@@ -104,6 +105,9 @@ def _parser(method: str, mcls=None) -> argparse.ArgumentParser:
     add_fields(parser, TrainConfig, "run")
     if mcls is not None:
         add_fields(parser, mcls.config_class, f"method {method}")
+        unknown = set(mcls.run_defaults) - {f.name for f in fields(TrainConfig)}
+        if unknown:
+            raise ValueError(f"{method}: run_defaults names no run option: {', '.join(sorted(unknown))}")
         parser.set_defaults(**mcls.run_defaults)  # a method's own run defaults (its optimiser); flags still win
     return parser
 
@@ -111,6 +115,7 @@ def _parser(method: str, mcls=None) -> argparse.ArgumentParser:
 def given_options(method: str, mcls, argv: list[str] | None) -> set[str]:
     """The options (field names) given on the command line, as opposed to left at their defaults."""
     parser = _parser(method, mcls)
+    parser._defaults.clear()  # the method's run defaults (set_defaults) are not options given either
     for a in parser._actions:
         a.default = argparse.SUPPRESS  # an option left out then leaves no attribute
     return set(vars(parser.parse_args(argv)))
@@ -200,6 +205,12 @@ def validate(cfg: TrainConfig, mcfg=None) -> None:
             raise ConfigError(f"{flag} {value}: must be at least 1")
     if cfg.optimizer not in OPTIMIZERS:
         raise ConfigError(f"--optimizer {cfg.optimizer}: unknown; use {', '.join(OPTIMIZERS[:-1])} or {OPTIMIZERS[-1]}")
+    saved = Path(cfg.resume).expanduser().parent / "config.json" if cfg.resume else None
+    if saved is not None and saved.is_file():  # the optimiser state in last.pt only fits the optimiser that made it
+        theirs = json.loads(saved.read_text()).get("run", {}).get("optimizer", "sgd")
+        if theirs != cfg.optimizer:
+            raise ConfigError(f"--resume {cfg.resume}: the run trained with --optimizer {theirs}, this command would "
+                              f"resume it with {cfg.optimizer}; give --optimizer {theirs} (and the run's --lr)")
     if cfg.data in DATASETS and not cfg.holdout:
         from train.data.classes import label_set_of
         from train.data.splits import available_splits, get_split

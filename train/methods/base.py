@@ -31,7 +31,9 @@ baseline and PGFA use):
                     rows of ``class_text`` a loss may read (a softmax over the seen classes never includes unseen
                     text; the engine passes the other rows as NaN, so a loss that reads them is NaN).
 ``test_time``       what the method does at evaluation after the plain scores (transductive or streaming
-                    refinement), its settings chosen on the validation classes (``train.evaluate``).
+                    refinement), its settings chosen on the validation classes (``train.evaluate``); a method
+                    whose test time chooses a setting of the exported model (Neuron's fusion weight) replaces
+                    the plain figures and ``selection["gamma"]`` with that model's.
 ``score_weights``   the (G,) granularity weights of the score, and ``logit_scale``: a method with per-granularity
                     scales folds them into the weights (scale_g = logit_scale * w_g).
 ``run_defaults``    run options this method trains with unless the command line sets them (a dict of

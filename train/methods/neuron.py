@@ -225,7 +225,8 @@ def choose_fusion(scores_at, labels: np.ndarray, grid=None) -> tuple[float, dict
         true = s[rows, labels]
         masked = s.copy()
         masked[rows, labels] = -np.inf
-        tried[w] = {"top1": float((s.argmax(1) == labels).mean()), "margin": float((true - masked.max(1)).mean())}
+        margin = float((true - masked.max(1)).mean()) if s.shape[1] > 1 else 0.0  # one class: nothing to beat
+        tried[w] = {"top1": float((s.argmax(1) == labels).mean()), "margin": margin}
     best = max(tried, key=lambda w: (tried[w]["top1"], tried[w]["margin"]))  # max keeps the first: nearest 0.5
     return best, {str(w): tried[w] for w in sorted(tried)}
 
