@@ -354,7 +354,7 @@ def test_init_from_a_baseline_with_frozen_backbone(tmp_path):
 
     train_main(["--method", "baseline", "--data", "synthetic", "--per-class", "1", "--epochs", "1", "--max-steps", "2",
                 "--out", str(tmp_path), "--name", "base", *TINY])
-    # backbone, frames and the rest come from the init run; --temperature would too, which Neuron does not read
+    # backbone and frames come from the init run (a baseline's: another method, so nothing of its head)
     train_main(["--method", "neuron", "--data", "synthetic", "--per-class", "1", "--epochs", "1", "--max-steps", "2",
                 "--init", str(tmp_path / "base"), "--freeze", "backbone", "--out", str(tmp_path), "--name", "neuron",
                 "--batch-size", "16", "--workers", "0", "--eval-per-class", "3"])

@@ -77,6 +77,15 @@ def test_options_left_out_are_the_init_runs(base):
     assert mcfg.backbone != "edge-tiny"  # without --init, the defaults
 
 
+def test_another_methods_init_run_gives_only_its_architecture(base):
+    cfg = json.loads((base / "config.json").read_text())
+    assert cfg["method"]["head_dropout"] == 0.1  # the pgfa base run's, not InfoCPL's 0.0
+    _, mcfg, _ = parse_args(["--method", "infocpl", "--init", str(base), "--freeze", "backbone"])
+    assert (mcfg.backbone, mcfg.frames, mcfg.head_dropout) == ("edge-tiny", 16, 0.0)
+    _, mcfg, _ = parse_args(["--method", "infocpl", "--init", str(base), "--head-dropout", "0.2"])
+    assert mcfg.head_dropout == 0.2
+
+
 def test_a_method_trains_with_its_own_optimiser_unless_told(base):
     # Neuron and InfoCPL do not learn with SGD at 0.05 (their module docs); their run defaults say what they need
     cfg, _, _ = parse_args(["--method", "neuron", "--data", "synthetic"])

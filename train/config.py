@@ -6,7 +6,9 @@
 
 With ``--init RUN``, the method and its options (backbone, streams, frames, ...) and the text encoder default to
 the init run's (its config.json); an option given on the command line wins, except that the backbone, its input
-streams, frames, persons and normalization must be the init run's (the weights were trained for them).
+streams, frames, persons and normalization must be the init run's (the weights were trained for them). When the
+init run is another method's (a baseline's backbone for Neuron), only those architecture options and the text
+encoder are its; the rest are this method's own defaults (a baseline's head dropout is not InfoCPL's).
 
 Method fields (backbone, frames, temperature, ...) come from the method's own config dataclass and are added
 to the command line once ``--method`` is known. The resolved configuration is written next to the checkpoint.
@@ -141,8 +143,13 @@ def parse_args(argv: list[str] | None = None):
     ns = parser.parse_args(argv)
     ns.method = method
     if init_cfg:  # what the command line leaves out is the init run's
+        from train.checkpoint import ARCHITECTURE_FIELDS
+
         given = given_options(method, mcls, argv)
-        names = [f.name for f in fields(mcls.config_class)] + list(INIT_RUN_FIELDS)
+        names = [f.name for f in fields(mcls.config_class)]
+        if init_cfg["run"].get("method") != method:  # another method's head options are not this one's defaults
+            names = [n for n in names if n in ARCHITECTURE_FIELDS]
+        names += list(INIT_RUN_FIELDS)
         for name in names:
             section = init_cfg["run"] if name in INIT_RUN_FIELDS else init_cfg["method"]
             if name not in given and name in section:

@@ -29,8 +29,8 @@ Loss: per round, cross-entropy over the training classes (the ``classes`` the en
 over a mixture's same-concept classes), averaged over each branch's rounds, the two branches averaged:
 1/2 [mean_r CE(spatial_r) + mean_r CE(temporal_r)], with logits = ``--logit-factor`` 0.1 x cosine, the official
 factor (a flat softmax), fixed unless ``--learn-logit-factor``. It is a Neuron field of its own, not the base
-``--temperature`` (which Neuron does not read): ``--init`` copies the method options of the init run that the
-command line leaves out, and a baseline's temperature 0.07 would silently replace the paper's factor. The factor
+``--temperature`` (which Neuron does not read), so that a Neuron run's own ``--init`` (another Neuron run, whose
+method options the command line's left-out ones take) can never mix a temperature into the paper's factor. The factor
 scales the gradients too: overfitting one batch of 55 synthetic classes on edge-tiny, 60 SGD steps at lr 0.05
 left the loss at log 55 with 0.1, while AdamW (lr 1e-3) or a factor of 10 with the same SGD did learn; the paper
 trains 30 epochs with SGD at lr 0.1. So Neuron trains with AdamW at lr 1e-3 unless ``--optimizer``/``--lr`` say
