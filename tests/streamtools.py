@@ -104,3 +104,20 @@ def free_endpoint() -> str:
     port = s.getsockname()[1]
     s.close()
     return f"tcp://127.0.0.1:{port}"
+
+
+def run_demo(bundle: Path, tmp_path: Path, *flags: str, vocab: str = VOCAB, seconds: float = 4) -> tuple[int, Subscriber]:
+    """``python -m runtime.camera --source demo`` on ``bundle`` for ``seconds``, heard by a subscriber connected
+    before the runtime binds (so it receives everything from "started" on); its exit code and the subscriber."""
+    from runtime.camera import main as camera_main
+
+    (tmp_path / "actions.txt").write_text(vocab)
+    endpoint = free_endpoint()
+    sub = Subscriber(endpoint)
+    sub.start()
+    code = camera_main(["--bundle", str(bundle), "--vocab", str(tmp_path / "actions.txt"), "--source", "demo",
+                        "--duration", str(seconds), "--bind", endpoint, *flags])
+    time.sleep(0.3)
+    sub.done.set()
+    sub.join(2)
+    return code, sub

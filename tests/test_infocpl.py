@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import time
 from pathlib import Path
 
 import numpy as np
@@ -344,22 +343,12 @@ def test_a_word_not_in_the_table_gets_its_codebook_on_the_device_and_scores(bund
 
 def test_the_demo_publishes_events_and_says_adaptation_is_off(bundle_with_text_encoder, tmp_path, keep_signals,
                                                                caplog):
-    from runtime.camera import main as camera_main
+    from streamtools import run_demo
 
-    from streamtools import Subscriber, free_endpoint
-
-    (tmp_path / "actions.txt").write_text(VOCAB)
-    endpoint = free_endpoint()
-    sub = Subscriber(endpoint)
-    sub.start()
     caplog.set_level(logging.INFO, logger="runtime")
     # a threshold every score passes, so that decisions happen with this barely trained model (scores <= 0)
-    code = camera_main(["--bundle", str(bundle_with_text_encoder), "--vocab", str(tmp_path / "actions.txt"),
-                        "--source", "demo", "--duration", "4", "--bind", endpoint, "--backend", "ort-cpu",
-                        "--precision", "int8", "--unknown-threshold", "-100", "--min-duration", "0.2"])
-    time.sleep(0.3)
-    sub.done.set()
-    sub.join(2)
+    code, sub = run_demo(bundle_with_text_encoder, tmp_path, "--backend", "ort-cpu", "--precision", "int8",
+                         "--unknown-threshold", "-100", "--min-duration", "0.2", vocab=VOCAB)
     assert code == 0
     started = sub.of("status")
     assert started and started[0]["event"] == "started"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import numpy as np
@@ -140,22 +139,11 @@ def test_conditioned_bundle_scores_in_the_recogniser_as_in_pytorch(conditioned_r
 
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 def test_conditioned_bundle_runs_the_demo_and_publishes_events(conditioned_run, tmp_path, keep_signals, precision):
-    from runtime.camera import main as camera_main
+    from streamtools import run_demo
 
-    from streamtools import Subscriber, free_endpoint
-
-    _, bundle = conditioned_run
-    (tmp_path / "actions.txt").write_text(VOCAB)
-    endpoint = free_endpoint()
-    sub = Subscriber(endpoint)  # connected before the runtime binds: it receives everything from "started" on
-    sub.start()
     # a threshold every score passes, so that decisions (start and end events) happen with this barely trained model
-    code = camera_main(["--bundle", str(bundle), "--vocab", str(tmp_path / "actions.txt"), "--source", "demo",
-                        "--duration", "4", "--bind", endpoint, "--backend", "ort-cpu", "--precision", precision,
-                        "--unknown-threshold", "-1", "--min-duration", "0.2"])
-    time.sleep(0.3)
-    sub.done.set()
-    sub.join(2)
+    code, sub = run_demo(conditioned_run[1], tmp_path, "--backend", "ort-cpu", "--precision", precision,
+                         "--unknown-threshold", "-1", "--min-duration", "0.2", vocab=VOCAB)
     assert code == 0
     started = sub.of("status")
     assert started and started[0]["event"] == "started"

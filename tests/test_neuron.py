@@ -7,7 +7,6 @@ ZeroMQ subscriber; and a run started from a baseline's backbone with --init and 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -325,22 +324,11 @@ def test_chosen_fusion_reaches_the_checkpoints_and_the_bundle(run):
 
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 def test_the_bundle_runs_the_demo_and_publishes_events(run, tmp_path, keep_signals, precision):
-    from runtime.camera import main as camera_main
+    from streamtools import run_demo
 
-    from streamtools import Subscriber, free_endpoint
-
-    _, bundle = run
-    (tmp_path / "actions.txt").write_text("hand waving\nclapping\njumping up\nsitting down\nfalling\nsalute\n")
-    endpoint = free_endpoint()
-    sub = Subscriber(endpoint)  # connected before the runtime binds: it receives everything from "started" on
-    sub.start()
     # a threshold every score passes, so that decisions (start and end events) happen with this barely trained model
-    code = camera_main(["--bundle", str(bundle), "--vocab", str(tmp_path / "actions.txt"), "--source", "demo",
-                        "--duration", "4", "--bind", endpoint, "--backend", "ort-cpu", "--precision", precision,
-                        "--unknown-threshold", "-1", "--min-duration", "0.2"])
-    time.sleep(0.3)
-    sub.done.set()
-    sub.join(2)
+    code, sub = run_demo(run[1], tmp_path, "--backend", "ort-cpu", "--precision", precision,
+                         "--unknown-threshold", "-1", "--min-duration", "0.2")
     assert code == 0
     assert sub.of("status")[0]["event"] == "started"
     preds = sub.of("prediction")
