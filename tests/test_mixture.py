@@ -105,3 +105,22 @@ def test_augment_handles_one_frame_and_long_sequences():
     assert min(lengths) >= 50 and max(lengths) <= 94  # cut to about the device's window, not to half of 400
     masked = Augment(mask_uncommon=1.0)(long[:10], rng)
     assert np.all(masked[:, :, [21, 22, 23, 24]] == 0) and np.all(masked[:, :, :21] != 0)
+
+
+def test_pad_short_plays_a_short_action_at_its_own_pace_in_a_whole_window():
+    from train.data.loading import Augment
+
+    rng = np.random.default_rng(0)
+    # a 20-frame action: the joint's height climbs one step per frame
+    short = np.zeros((20, 1, 25, 3)) + 1.0
+    short[:, 0, :, 1] += np.arange(20)[:, None]
+    aug = Augment(window_frames=72, pad_short=1.0, rotate_deg=0.0, scale=0.0, jitter=0.0)
+    for _ in range(10):
+        x = aug(short, rng)
+        assert 57 <= len(x) <= 87  # a window's length of real time (0.8-1.2 of it), not the action stretched
+        step = np.diff(x[:, 0, 0, 1])
+        moving = step > 0
+        assert np.allclose(step[moving], 1.0)  # the action keeps its pace
+        assert 9 <= moving.sum() <= 19  # the crop of the action (half to all of it), the rest still
+    plain = Augment(window_frames=72, rotate_deg=0.0, scale=0.0, jitter=0.0)
+    assert all(len(plain(short, rng)) <= 20 for _ in range(5))  # off by default: the crop alone

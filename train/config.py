@@ -40,6 +40,7 @@ class TrainConfig:
     window_crop: bool = True  # long sequences: train on crops about as long as the device's window
     depth_noise: float = 0.0  # metres of smooth noise along the camera axis (monocular depth error, as MediaPipe)
     mask_uncommon: float = 0.0  # chance per sample of dropping hand tips and thumbs (for inputs that keep them)
+    pad_short: float = 0.0  # chance per sample that a sequence shorter than the device's window plays at its own pace inside a whole window (still before and after), as a stream shows it
     split: str = ""  # zero-shot split name; default per dataset (synthetic: base12, ntu60: 55_5, ...)
     root: str = ""  # dataset location: NTU .skeleton folder or .npz archive; PKU folder (skeleton/, label/); real sources: their folder or its parent (default ~/.cache/zsar/datasets)
     protocol: str = "xsub"  # official evaluation split: xsub | xview | xset

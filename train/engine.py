@@ -158,7 +158,7 @@ def _build_method(cfg: TrainConfig, mcfg: MethodConfig, method_cls, text_dim: in
 def _loader(cfg: TrainConfig, data: SkeletonDataset, spec: InputSpec, world: int, rank: int):
     window = int(round(spec.window_seconds * data.fps)) if cfg.window_crop else 0
     train_set = SkeletonTorchDataset(data, spec, Augment(window_frames=window, depth_noise=cfg.depth_noise,
-                                                         mask_uncommon=cfg.mask_uncommon),
+                                                         mask_uncommon=cfg.mask_uncommon, pad_short=cfg.pad_short),
                                      seed=cfg.seed)
     if world > 1:
         sampler = DistributedSampler(train_set, world, rank, shuffle=True, seed=cfg.seed, drop_last=True)

@@ -191,6 +191,7 @@ class Augment:
     window_frames: int = 0  # >0: a sequence much longer than this is cut to 0.7-1.3 times it (the device's window)
     depth_noise: float = 0.0  # metres of temporally smooth per-joint noise along z (monocular depth error)
     mask_uncommon: float = 0.0  # probability of dropping the joints not every source has (hand tips, thumbs)
+    pad_short: float = 0.0  # probability that a crop shorter than the window plays at its own pace inside one
 
     def __call__(self, seq: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         x = np.asarray(seq, dtype=np.float64)
@@ -201,6 +202,13 @@ class Augment:
             keep = min(t, max(2, int(round(t * rng.uniform(*self.crop)))))  # a 1-frame sequence stays as it is
         start = int(rng.integers(0, t - keep + 1))
         x = x[start : start + keep]
+        if self.pad_short and self.window_frames and keep < self.window_frames and rng.uniform() < self.pad_short:
+            # as a stream shows a short action: a whole window of real time, the person still before and after
+            # (the first and last pose held), instead of the action stretched over the window
+            total = int(round(self.window_frames * rng.uniform(0.8, 1.2)))
+            before = int(rng.integers(0, max(total - keep, 0) + 1))
+            after = max(total - keep - before, 0)
+            x = np.concatenate([np.repeat(x[:1], before, axis=0), x, np.repeat(x[-1:], after, axis=0)])
         missing = np.all(x == 0, axis=-1, keepdims=True)
         a, b = np.radians(rng.uniform(-self.rotate_deg, self.rotate_deg, 2))
         rx = np.array([[1, 0, 0], [0, np.cos(a), -np.sin(a)], [0, np.sin(a), np.cos(a)]])
