@@ -72,7 +72,8 @@ def evaluate_clips(bundle: Bundle, ds, prototypes: np.ndarray, stride: int = 4, 
     backend = backend or create_backend(bundle, "ort-cpu", "fp32")
     clip_scores, win_hits1, win_hits5, n_win, live_hits = [], 0, 0, 0, 0
     for i in tqdm(range(len(ds)), desc="clips", disable=not progress, leave=False):
-        x = clip_windows(ds.sequence(i)[:, 0], ds.fps, bundle, stride)
+        seq = ds.sequence(i)[:, 0]
+        x = clip_windows(seq, ds.fps, bundle, stride)
         cos = window_scores(bundle, backend, x, prototypes)
         order = np.argsort(-cos, axis=1)
         truth = int(ds.labels[i])
@@ -81,8 +82,7 @@ def evaluate_clips(bundle: Bundle, ds, prototypes: np.ndarray, stride: int = 4, 
         n_win += len(cos)
         clip_scores.append(cos.mean(axis=0))
         if live:
-            live_hits += int(window_scores(bundle, backend, live_window(ds.sequence(i)[:, 0], ds.fps, bundle),
-                                           prototypes)[0].argmax() == truth)
+            live_hits += int(window_scores(bundle, backend, live_window(seq, ds.fps, bundle), prototypes)[0].argmax() == truth)
     cs = np.array(clip_scores)
     order = np.argsort(-cs, axis=1)
     truth = ds.labels

@@ -4,8 +4,9 @@ The cross-dataset zero-shot benchmark of real motion. For each of the four real 
 UTD-MHAD, NW-UCLA, Bandai-Namco): train on the other three plus the synthetic generator (``python -m train
 --data A+B+C+synthetic --holdout D``), export the run (fp32 ONNX), then test on the held-out dataset with its
 own labels as the vocabulary, through the device's windows and scoring (``bench.clips``): clip top-1 and top-5,
-the top-1 of the live window (``bench.clips.live_window``: what a camera scores as the action ends), chance, and the same split into classes whose concept the training data held ("seen concept",
-``train/data/concepts.json``) and new concepts. Vocabularies: the classes' written descriptions (the prototype
+the top-1 of the live window (``bench.clips.live_window``: what a camera scores as the action ends), chance, and
+the same split into classes whose concept the training data held ("seen concept", ``train/data/concepts.json``)
+and new concepts. Vocabularies: the classes' written descriptions (the prototype
 table's recipe) and the bare labels (what a user typing the label gets). Also the pybullet motion-capture clips
 (``train.data.mocap``), the two real NTU samples of ../shared/realdata-dev, and its nine arm-gesture videos
 through MediaPipe (``bench.armgestures``). The same table for a baseline
