@@ -25,18 +25,21 @@ def _key(bundle: Bundle, ds, stride: int) -> str:
     return h.hexdigest()[:16]
 
 
-def clip_features(bundle: Bundle, ds, stride: int = 4, progress: bool = True, cache: Path | None = CACHE) -> np.ndarray:
-    """(N, G, D) mean window features of every clip, windowed as the device does (``bench.clips.clip_windows``)."""
+def clip_features(bundle: Bundle, ds, stride: int = 4, progress: bool = True, cache: Path | None = CACHE,
+                  indices: np.ndarray | None = None) -> np.ndarray:
+    """(N, G, D) mean window features of every clip, windowed as the device does (``bench.clips.clip_windows``).
+    ``indices``: only those clips, in that order (never cached)."""
     from tqdm import tqdm
 
     from bench.clips import clip_windows
 
-    path = cache / f"{ds.label_set}-{_key(bundle, ds, stride)}.npy" if cache else None
+    path = cache / f"{ds.label_set}-{_key(bundle, ds, stride)}.npy" if cache and indices is None else None
     if path is not None and path.exists():
         return np.load(path)
     backend = create_backend(bundle, "ort-cpu", "fp32")
     out = []
-    for i in tqdm(range(len(ds)), desc=f"features {ds.label_set}", disable=not progress, leave=False):
+    for i in tqdm(range(len(ds)) if indices is None else [int(i) for i in indices], desc=f"features {ds.label_set}",
+                  disable=not progress, leave=False):
         x = clip_windows(ds.sequence(i)[:, 0], ds.fps, bundle, stride)
         out.append(np.concatenate([backend.features(x[k : k + 64]) for k in range(0, len(x), 64)]).mean(axis=0))
     feats = np.stack(out).astype(np.float32)

@@ -18,6 +18,11 @@ Two models per dataset:
 * the shipped bundle, which trained on these datasets (80 % of every class's clips, all people): its words are
   not zero-shot here, so this row says what examples add for actions the model already knows.
 
+A third row per dataset: the model trained without it, fine-tuned on the same kind of examples with the
+guide's commands (``bench.finetune``: k clips per class written as a recordings folder, ``python -m train --data
+recordings --epochs 8 --init ...``, ``python -m export``), then those examples enrolled in the fine-tuned bundle:
+both of a user's paths together. ``--finetune-repeats`` random splits (0: skip; about a minute each).
+
 Also measured: the example weight of the prototype rule (``--weights``, the runtime's ``EXAMPLE_WEIGHT`` is the
 one chosen), examples alone, and a mixed vocabulary (half the classes enrolled with 5 examples, half with words
 only) with and without the score calibration.
@@ -33,16 +38,19 @@ import numpy as np
 from bench.crossdata import NAMES, REAL
 from bench.features import clip_features
 from runtime.bundle import DEFAULT_BUNDLE, Bundle, load_bundle
-from runtime.enrolment import EXAMPLE_WEIGHT, EnrolmentStore, apply_examples
+from runtime.enrolment import EXAMPLE_WEIGHT, EnrolmentStore, apply_examples, calibrated
 from runtime.scoring import score
 from runtime.vocab import Vocabulary
 
-TITLE = "Your own actions: few-shot enrolment"
+TITLE = "Your own actions: few-shot enrolment and fine-tuning"
+FINETUNED = "trained without it, fine-tuned + enrolled"
 INTRO = [
     "Examples enrolled with the runtime's own rule (`runtime.enrolment`) from half of each dataset's people, the",
     "other half recognised with the dataset's labels as the vocabulary (clip top-1, %, mean over random splits and",
     "draws). \"Trained without it\" is the leave-one-dataset-out model: new people and new actions, the case of a",
-    "user's own actions. The shipped bundle trained on these datasets, so its words-alone figure is not zero-shot.",
+    "user's own actions. \"Fine-tuned + enrolled\": that model fine-tuned on the examples with the commands of",
+    "docs/teach.md, the examples then enrolled in it. The shipped bundle trained on these datasets, so its",
+    "words-alone figure is not zero-shot.",
 ]
 
 
@@ -56,10 +64,7 @@ def people(ds) -> np.ndarray:
 
 def recognise(bundle: Bundle, feats: np.ndarray, vocab: Vocabulary) -> np.ndarray:
     """Predicted class per clip: mean window features against the vocabulary, as the recogniser scores."""
-    s = score(feats, vocab.prototypes, bundle.weights, 1.0)
-    if vocab.score_scale is not None:
-        s = s * vocab.score_scale + vocab.score_offset
-    return s.argmax(axis=1)
+    return calibrated(score(feats, vocab.prototypes, bundle.weights, 1.0), feats, vocab, bundle.weights).argmax(axis=1)
 
 
 def enrolled(bundle: Bundle, words: Vocabulary, feats: np.ndarray, picks: dict[int, np.ndarray],
@@ -140,8 +145,19 @@ def markdown(results: dict, shots: list[int]) -> list[str]:
                                                                            for k in shots) + f" | {max(shots)}-shot gain |",
             "|---|---|---|" + "---|" * len(shots) + "---|"]
     rows, rules, mixed = [], [], []
+    tuned = ["| dataset | fine-tuned on k examples per class: words / words + the k enrolled | training wall time |",
+             "|---|---|---|"]
     for h, per in results["datasets"].items():
         for model, r in per.items():
+            if model == FINETUNED:
+                got = {k: r["shots"][str(k)]["fine-tuned + enrolled"] for k in shots if str(k) in r["shots"]}
+                rows.append(f"| {NAMES[h]} | {model} ({r['repeats']} splits) | {pct(r['words'])} | "
+                            + " | ".join(pct(got[k]) if k in got else "—" for k in shots)
+                            + f" | **{100 * (got[max(shots)] - r['words']):+.1f}** |")
+                tuned.append(f"| {NAMES[h]} | " + ", ".join(
+                    f"k = {k}: {pct(r['shots'][str(k)]['fine-tuned words'])} / {pct(got[k])}" for k in got)
+                             + f" | {r['train_s']:.0f} s |")
+                continue
             top = r["shots"][str(max(shots))][w]
             rows.append(f"| {NAMES[h]} ({r['people']}, {r['classes']}) | {model} | {pct(r['words'])} | "
                         + " | ".join(pct(r["shots"][str(k)][w]) for k in shots)
@@ -158,9 +174,16 @@ def markdown(results: dict, shots: list[int]) -> list[str]:
                           "|---|---|" + "---|" * len(mx)]
             mixed.append(f"| {NAMES[h]} | {model} | " + " | ".join(
                 f"{pct(m['enrolled'])} / {pct(m['words'])}" for m in mx.values()) + " |")
-    return (head + rows
+    notes = []
+    if len(tuned) > 2:
+        notes = ["", "Fine-tuned rows: the model trained without the dataset, fine-tuned on the k examples per class with "
+                 "the commands of docs/teach.md (`bench.finetune`), then the same examples enrolled; its own random "
+                 "splits, so its words-alone column is the zero-shot model's on those splits. A label needs two "
+                 "examples to fine-tune (one checks the model), so there is no 1-example figure.", ""] + tuned
+    return (head + rows + notes
             + ["", f"Prototype rule: normalise(text + {w} x n / (n + 1) x mean of the n examples) "
-               "(`runtime.enrolment.EXAMPLE_WEIGHT`)."
+               "(`runtime.enrolment.EXAMPLE_WEIGHT`), its scores mapped onto the text scale and floored at the "
+               "words' own score."
                f" The rule measured, top-1 with {' / '.join(map(str, shots))} examples per class:", ""] + rules
             + ["", f"A mixed vocabulary: half the classes enrolled with {max(shots)} examples, half with words only; "
                "top-1 on the clips of each half. Without the score calibration an enrolled label wins the clips of the "
@@ -177,6 +200,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--shots", default="1,3,5", help="examples per class")
     ap.add_argument("--weights", default="1,2,3,4", help="example weights of the prototype rule to compare")
     ap.add_argument("--repeats", type=int, default=5, help="random splits of the people and draws of examples")
+    ap.add_argument("--finetune-repeats", type=int, default=3,
+                    help="random splits for the fine-tuned rows (bench.finetune; 0: skip them)")
     ap.add_argument("--text-encoder", default="minilm", help="the Python text encoder the bundles were made with")
     ap.add_argument("--out", default="docs/results/fewshot", help="writes <out>.json and <out>.md ('' for none)")
     ap.add_argument("--page", default="docs/results.md", help="results page whose few-shot section is replaced")
@@ -200,6 +225,14 @@ def main(argv: list[str] | None = None) -> dict:
             results["datasets"].setdefault(h, {})[model] = r
             best = r["shots"][str(max(shots))][f"{EXAMPLE_WEIGHT:g}"]
             print(f"{NAMES[h]}, {model}: words {100 * r['words']:.1f}, {max(shots)} examples {100 * best:.1f}", flush=True)
+            if model == "trained without it" and args.finetune_repeats:
+                from bench.finetune import evaluate as finetuned
+
+                f = finetuned(ds, Path(args.runs) / f"xdata-{h}", bundle, encoder, shots, args.finetune_repeats)
+                results["datasets"][h][FINETUNED] = f
+                print(f"{NAMES[h]}, {FINETUNED}: words {100 * f['words']:.1f}, {max(shots)} examples "
+                      f"{100 * f['shots'][str(max(shots))]['fine-tuned + enrolled']:.1f} "
+                      f"(fine-tuning {f['train_s']:.0f} s)", flush=True)
     table = "\n".join(markdown(results, shots))
     print(table)
     if args.out:

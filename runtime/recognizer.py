@@ -27,6 +27,7 @@ from runtime.adaptation import AdaptationConfig, PrototypeAdapter, softmax
 from runtime.backends.base import Backend
 from runtime.bundle import Bundle
 from runtime.decisions import DecisionConfig, Ended, PersonDecider, Started
+from runtime.enrolment import calibrated
 from runtime.frames import Person
 from runtime.scoring import score, score_matrix
 from runtime.skeleton import pad_persons, preprocess, resample_by_time
@@ -234,9 +235,9 @@ class Recognizer:
             t2 = time.perf_counter()
             if self._matrix_for is not protos:  # the prototypes changed (adaptation, new vocabulary)
                 self._matrix, self._matrix_for = score_matrix(protos, self.bundle.weights), protos
-            cos = score(feats, protos, self.bundle.weights, 1.0, self._matrix)
-            if self.vocab.score_scale is not None:  # enrolled labels, put on the text prototypes' scale
-                cos = cos * self.vocab.score_scale + self.vocab.score_offset
+            # enrolled labels: put on the text prototypes' scale, floored at their words' score
+            cos = calibrated(score(feats, protos, self.bundle.weights, 1.0, self._matrix), feats, self.vocab,
+                             self.bundle.weights)
         else:
             cos, emb = self.backend.conditioned(x, protos)
             t2 = time.perf_counter()

@@ -153,10 +153,13 @@ class Vocabulary:
     prototypes: np.ndarray  # (C, G, D)
     encoded_on_device: list[str]  # labels that were not in the table
     thresholds: dict[str, float]  # per-label "unknown" thresholds (overrides)
-    # enrolled examples (runtime.enrolment): labels -> examples, and the per-label affine map of their scores
+    # enrolled examples (runtime.enrolment): labels -> examples, the per-label affine map of their scores, and
+    # the words' own prototypes of enrolled labels that have words (their scores' floor: floor_rows index labels)
     enrolled: dict[str, int] = field(default_factory=dict)
     score_scale: np.ndarray | None = None  # (C,)
     score_offset: np.ndarray | None = None  # (C,)
+    floor_rows: np.ndarray | None = None  # (K,) int
+    floor_prototypes: np.ndarray | None = None  # (K, G, D)
 
     @property
     def fingerprint(self) -> str:

@@ -17,6 +17,7 @@ from runtime.enrolment import (
     EnrolmentError,
     EnrolmentStore,
     apply_examples,
+    calibrated,
     combine,
     default_store,
     load_store,
@@ -171,6 +172,16 @@ def test_examples_join_words_and_stand_alone(bundle_dir):
     on = np.array([lab in ("clapping", "my own gesture") for lab in v.labels])
     s = score(bg, v.prototypes[on], bundle.weights, 1.0) * v.score_scale[on] + v.score_offset[on]
     assert abs(s.mean() - score(bg, bundle.table.prototypes, bundle.weights, 1.0).mean()) < 1e-4
+    # the floor: an enrolled label with words scores at least what its words alone score, and where the mapped
+    # combined prototype scores higher it keeps that; labels without examples are untouched
+    assert v.floor_rows.tolist() == [i]
+    got = calibrated(score(bg, v.prototypes, bundle.weights, 1.0), bg, v, bundle.weights)
+    alone = score(bg, words.prototypes, bundle.weights, 1.0)
+    mapped = score(bg, v.prototypes[i : i + 1], bundle.weights, 1.0)[:, 0] * v.score_scale[i] + v.score_offset[i]
+    assert np.allclose(got[:, i], np.maximum(mapped, alone[:, i]), atol=1e-6)
+    assert (mapped < alone[:, i]).any() and (mapped > alone[:, i]).any(), "both sides of the floor are exercised"
+    assert np.allclose(got[:, :i], alone[:, :i], atol=1e-6)
+    assert calibrated(alone, bg, words, bundle.weights) is alone
     # more examples weigh more
     store2 = EnrolmentStore(Path("mem.npz"), bundle.encoder_sha256)
     store2.add("clapping", ex[0], "test")
