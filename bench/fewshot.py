@@ -31,12 +31,14 @@ only) with and without the score calibration.
 from __future__ import annotations
 
 import argparse
+import shlex
 from pathlib import Path
 
 import numpy as np
 
 from bench.crossdata import NAMES, REAL
 from bench.features import clip_features
+from bench.finetune import FINETUNE as FINETUNE_RECIPE
 from runtime.bundle import DEFAULT_BUNDLE, Bundle, load_bundle
 from runtime.enrolment import EXAMPLE_WEIGHT, EnrolmentStore, apply_examples, calibrated
 from runtime.scoring import score
@@ -176,8 +178,11 @@ def markdown(results: dict, shots: list[int]) -> list[str]:
                 f"{pct(m['enrolled'])} / {pct(m['words'])}" for m in mx.values()) + " |")
     notes = []
     if len(tuned) > 2:
+        recipe = " ".join(next(r.get("recipe", FINETUNE_RECIPE) for per in results["datasets"].values()
+                               for m, r in per.items() if m == FINETUNED))
         notes = ["", "Fine-tuned rows: the model trained without the dataset, fine-tuned on the k examples per class with "
-                 "the commands of docs/teach.md (`bench.finetune`), then the same examples enrolled; its own random "
+                 f"the commands of docs/teach.md (`bench.finetune`: `python -m train {recipe} --root DIR --init RUN`, "
+                 "then `python -m export`), then the same examples enrolled; its own random "
                  "splits, so its words-alone column is the zero-shot model's on those splits. A label needs two "
                  "examples to fine-tune (one checks the model), so there is no 1-example figure.", ""] + tuned
     return (head + rows + notes
@@ -202,6 +207,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--repeats", type=int, default=5, help="random splits of the people and draws of examples")
     ap.add_argument("--finetune-repeats", type=int, default=3,
                     help="random splits for the fine-tuned rows (bench.finetune; 0: skip them)")
+    ap.add_argument("--finetune-args", default="",
+                    help=f"train options of the fine-tuned rows (default: the guide's, '{' '.join(FINETUNE_RECIPE)}')")
     ap.add_argument("--text-encoder", default="minilm", help="the Python text encoder the bundles were made with")
     ap.add_argument("--out", default="docs/results/fewshot", help="writes <out>.json and <out>.md ('' for none)")
     ap.add_argument("--page", default="docs/results.md", help="results page whose few-shot section is replaced")
@@ -228,7 +235,8 @@ def main(argv: list[str] | None = None) -> dict:
             if model == "trained without it" and args.finetune_repeats:
                 from bench.finetune import evaluate as finetuned
 
-                f = finetuned(ds, Path(args.runs) / f"xdata-{h}", bundle, encoder, shots, args.finetune_repeats)
+                f = finetuned(ds, Path(args.runs) / f"xdata-{h}", bundle, encoder, shots, args.finetune_repeats,
+                              recipe=shlex.split(args.finetune_args) if args.finetune_args else FINETUNE_RECIPE)
                 results["datasets"][h][FINETUNED] = f
                 print(f"{NAMES[h]}, {FINETUNED}: words {100 * f['words']:.1f}, {max(shots)} examples "
                       f"{100 * f['shots'][str(max(shots))]['fine-tuned + enrolled']:.1f} "

@@ -60,19 +60,22 @@ def _run(cmd: list[str], log: Path) -> None:
         raise SystemExit(f"{' '.join(cmd)} failed (exit {done.returncode}):\n{tail}")
 
 
-def finetune(ds, picks: dict[int, np.ndarray], init: Path, work: Path, threads: int = 2) -> tuple[Bundle, float]:
-    """Fine-tune ``init`` on the picked clips and export it: the bundle and the training wall time (s)."""
+def finetune(ds, picks: dict[int, np.ndarray], init: Path, work: Path, recipe: list[str] = FINETUNE,
+             threads: int = 2) -> tuple[Bundle, float]:
+    """Fine-tune ``init`` on the picked clips with ``recipe`` (train options) and export it: the bundle and the
+    training wall time (s)."""
     rec, run = work / "recordings", work / "run"
     write_recordings(ds, picks, rec)
     t0 = time.perf_counter()
-    _run([sys.executable, "-m", "train", *FINETUNE, "--root", str(rec), "--init", str(init), "--threads", str(threads), "--out", str(work), "--name", "run", "--overwrite"], work / "train.log")
+    _run([sys.executable, "-m", "train", *recipe, "--root", str(rec), "--init", str(init), "--threads", str(threads), "--out", str(work), "--name", "run", "--overwrite"], work / "train.log")
     seconds = time.perf_counter() - t0
     _run([sys.executable, "-m", "export", "--run", str(run), "--out", str(run / "bundle"), "--no-text-encoder"],
          work / "export.log")
     return load_bundle(run / "bundle"), seconds
 
 
-def evaluate(ds, init: Path, base: Bundle, encoder, shots: list[int], repeats: int, seed: int = 1) -> dict:
+def evaluate(ds, init: Path, base: Bundle, encoder, shots: list[int], repeats: int, seed: int = 1,
+             recipe: list[str] = FINETUNE) -> dict:
     """Top-1 per k (>= 2) and repeat: zero-shot words of ``base``, fine-tuned words, fine-tuned words + examples."""
     from tqdm import tqdm
 
@@ -97,7 +100,7 @@ def evaluate(ds, init: Path, base: Bundle, encoder, shots: list[int], repeats: i
             picks = {c: rng.choice(np.where(pool & (y == c))[0], min(k, int((pool & (y == c)).sum())), replace=False)
                      for c in range(len(ds.class_names)) if (pool & (y == c)).any()}
             with tempfile.TemporaryDirectory(prefix="zsar-finetune-") as tmp:
-                bundle, seconds = finetune(ds, picks, init, Path(tmp))
+                bundle, seconds = finetune(ds, picks, init, Path(tmp), recipe)
                 need = np.concatenate([test, *picks.values()])  # the clips scored and the clips enrolled
                 feats = np.zeros((len(y), *base_feats.shape[1:]), np.float32)
                 feats[need] = clip_features(bundle, ds, progress=False, cache=None, indices=need)
@@ -110,5 +113,5 @@ def evaluate(ds, init: Path, base: Bundle, encoder, shots: list[int], repeats: i
             bar.update()
     bar.close()
     mean = lambda v: float(np.mean(v))  # noqa: E731
-    return {"words": mean(res["words"]), "repeats": repeats, "train_s": mean(res["train_s"]),
+    return {"words": mean(res["words"]), "repeats": repeats, "train_s": mean(res["train_s"]), "recipe": recipe,
             "shots": {k: {r: mean(v) for r, v in row.items()} for k, row in res["shots"].items()}}
