@@ -83,6 +83,7 @@ def enrolled(bundle: Bundle, words: Vocabulary, feats: np.ndarray, picks: dict[i
         order = [v.labels.index(f"#{c}" if c in picks else words.labels[c]) for c in range(len(words.labels))]
         v.prototypes, v.labels = v.prototypes[order], [words.labels[c] for c in range(len(words.labels))]
         v.score_scale, v.score_offset = v.score_scale[order], v.score_offset[order]
+        v.floor_rows = v.floor_prototypes = None  # no label here has both words and examples
     else:
         v = apply_examples(words, store, bundle, weight)
     if not calibrate:
@@ -232,7 +233,7 @@ def main(argv: list[str] | None = None) -> dict:
             results["datasets"].setdefault(h, {})[model] = r
             best = r["shots"][str(max(shots))][f"{EXAMPLE_WEIGHT:g}"]
             print(f"{NAMES[h]}, {model}: words {100 * r['words']:.1f}, {max(shots)} examples {100 * best:.1f}", flush=True)
-            if model == "trained without it" and args.finetune_repeats:
+            if model == "trained without it" and args.finetune_repeats and max(shots) >= 2:
                 from bench.finetune import evaluate as finetuned
 
                 f = finetuned(ds, Path(args.runs) / f"xdata-{h}", bundle, encoder, shots, args.finetune_repeats,

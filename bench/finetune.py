@@ -29,6 +29,7 @@ import numpy as np
 from runtime.bundle import Bundle, load_bundle
 from runtime.frames import Person
 from runtime.recording import RecordingWriter
+from train.data.recordings import label_from_folder
 
 # the guide's command for a vocabulary of your own labels (docs/teach.md): your recordings alone, 8 epochs
 FINETUNE = ["--data", "recordings", "--epochs", "8", "--epoch-size", "600", "--lr", "0.005"]
@@ -36,10 +37,15 @@ ROOT = Path(__file__).resolve().parent.parent
 DESCRIPTIONS = ROOT / "train" / "text" / "descriptions"
 
 
+def _folder(label: str) -> str:
+    """A label as a folder name (``train.data.recordings.label_from_folder`` reads it back; '/' cannot stay)."""
+    return label.replace("/", "-").replace(" ", "_")
+
+
 def write_recordings(ds, picks: dict[int, np.ndarray], root: Path) -> None:
     """The picked clips as a user's recordings folder: one folder per label, one ``.jsonl`` per example."""
     for c, idx in picks.items():
-        folder = root / ds.class_names[c].replace("/", "-").replace(" ", "_")
+        folder = root / _folder(ds.class_names[c])
         for j, i in enumerate(idx):
             seq = ds.sequence(int(i))[:, 0]
             with RecordingWriter(folder / f"take{j}.jsonl", fps=ds.fps, source=f"{ds.label_set}#{int(i)}") as w:
@@ -47,8 +53,9 @@ def write_recordings(ds, picks: dict[int, np.ndarray], root: Path) -> None:
                     w.write(t / ds.fps, [Person(0, joints)])
     # the label set's own texts, for the labels that have examples (a description without examples is an error)
     desc = json.loads((DESCRIPTIONS / f"{ds.label_set}.json").read_text())
-    have = {ds.class_names[c].lower() for c in picks}
-    desc["classes"] = [dict(c, index=i) for i, c in enumerate(x for x in desc["classes"] if x["label"].lower() in have)]
+    have = {ds.class_names[c].lower(): label_from_folder(_folder(ds.class_names[c])) for c in picks}
+    desc["classes"] = [dict(c, index=i, label=have[c["label"].lower()])  # the label as training reads the folder
+                       for i, c in enumerate(x for x in desc["classes"] if x["label"].lower() in have)]
     (root / "descriptions.json").write_text(json.dumps(desc, indent=1))
 
 

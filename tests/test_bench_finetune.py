@@ -7,9 +7,10 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
+import pytest
 
 from bench.finetune import DESCRIPTIONS, write_recordings
-from train.data.recordings import label_descriptions, load_recordings
+from train.data.recordings import label_descriptions, label_from_folder, load_recordings
 
 
 @dataclass
@@ -25,21 +26,24 @@ class TinySet:
         return self.clips[i][:, None]  # (T, persons, 25, 3)
 
 
-def test_picked_clips_become_a_recordings_folder_with_their_descriptions(tmp_path):
-    names = [c["label"] for c in json.loads((DESCRIPTIONS / "nw_ucla.json").read_text())["classes"]]
+@pytest.mark.parametrize("label_set, picked", [("nw_ucla", (0, 6, 9)), ("pku51", (0, 9, 19))])
+def test_picked_clips_become_a_recordings_folder_with_their_descriptions(tmp_path, label_set, picked):
+    classes = json.loads((DESCRIPTIONS / f"{label_set}.json").read_text())["classes"]
+    names = [c["label"] for c in classes]
     rng = np.random.default_rng(0)
     base = rng.normal(0, 0.3, (25, 3)) + [0, 0, 3]
     clips = [base + 0.01 * rng.normal(size=(60, 25, 3)) for _ in range(6)]
-    ds = TinySet("nw_ucla", names, clips)
-    picks = {0: np.array([0, 1]), 6: np.array([2]), 9: np.array([3, 4])}  # no examples of the other seven labels
+    ds = TinySet(label_set, names, clips)
+    a, b, c = picked  # no examples of the other labels; PKU-51's 9 and 19 have a '/' in them
+    picks = {a: np.array([0, 1]), b: np.array([2]), c: np.array([3, 4])}
     write_recordings(ds, picks, tmp_path)
 
     got, report = load_recordings(tmp_path, progress=False)
-    assert sorted(got.class_names) == sorted(names[c] for c in picks)
+    as_read = {k: label_from_folder(names[k].replace("/", "-").replace(" ", "_")) for k in picks}
     assert len(got) == 5
-    counts = {got.class_names[c]: int(n) for c, n in zip(*np.unique(got.labels, return_counts=True))}
-    assert counts == {names[0]: 2, names[6]: 1, names[9]: 2}
-    desc = label_descriptions(tmp_path, [names[c] for c in picks])
-    own = {c["label"]: c for c in json.loads((DESCRIPTIONS / "nw_ucla.json").read_text())["classes"]}
-    for c in desc.classes:  # the label set's sentences, not the bare label
-        assert c.label in own and c.global_ == own[c.label]["global"] != c.label
+    counts = {got.class_names[k]: int(n) for k, n in zip(*np.unique(got.labels, return_counts=True))}
+    assert counts == {as_read[a]: 2, as_read[b]: 1, as_read[c]: 2}
+    desc = label_descriptions(tmp_path, list(got.class_names))
+    own = {as_read[k]: classes[k]["global"] for k in picks}
+    for ct in desc.classes:  # the label set's sentences, not the bare label
+        assert ct.global_ == own[ct.label] != ct.label

@@ -180,7 +180,9 @@ def test_examples_join_words_and_stand_alone(bundle_dir):
     mapped = score(bg, v.prototypes[i : i + 1], bundle.weights, 1.0)[:, 0] * v.score_scale[i] + v.score_offset[i]
     assert np.allclose(got[:, i], np.maximum(mapped, alone[:, i]), atol=1e-6)
     assert (mapped < alone[:, i]).any() and (mapped > alone[:, i]).any(), "both sides of the floor are exercised"
-    assert np.allclose(got[:, :i], alone[:, :i], atol=1e-6)
+    assert np.allclose(got[:, :i], alone[:, :i], atol=1e-6) and np.allclose(got[:, i + 1 : -1], alone[:, i + 1 :], atol=1e-6)
+    own = score(bg, v.prototypes[-1:], bundle.weights, 1.0)[:, 0] * v.score_scale[-1] + v.score_offset[-1]
+    assert np.allclose(got[:, -1], own, atol=1e-6), "a label of examples alone has no words to floor it"
     assert calibrated(alone, bg, words, bundle.weights) is alone
     # more examples weigh more
     store2 = EnrolmentStore(Path("mem.npz"), bundle.encoder_sha256)
