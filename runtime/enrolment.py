@@ -259,15 +259,17 @@ def apply_examples(vocab: Vocabulary, store: EnrolmentStore, bundle, weight: flo
                    floor_prototypes=vocab.prototypes[floor].astype(np.float32))
 
 
-def calibrated(scores: np.ndarray, features: np.ndarray, vocab: Vocabulary, weights: np.ndarray) -> np.ndarray:
+def calibrated(scores: np.ndarray, features: np.ndarray, vocab: Vocabulary, weights: np.ndarray,
+               floor_matrix: np.ndarray | None = None) -> np.ndarray:
     """(N, C) window scores against ``vocab.prototypes`` -> the scores the recogniser reads: enrolled labels put
     on the text scale, and those with words floored at their words' own score. A vocabulary without enrolled
-    examples comes back as it was."""
+    examples comes back as it was. ``floor_matrix``: ``score_matrix(vocab.floor_prototypes, weights)`` when
+    already made."""
     if vocab.score_scale is None:
         return scores
     out = scores * vocab.score_scale + vocab.score_offset
     if vocab.floor_rows is not None and len(vocab.floor_rows):
-        words = score(features, vocab.floor_prototypes, weights, 1.0)
+        words = score(features, vocab.floor_prototypes, weights, 1.0, floor_matrix)
         out[:, vocab.floor_rows] = np.maximum(out[:, vocab.floor_rows], words)
     return out
 

@@ -142,6 +142,7 @@ class Recognizer:
         self.vocab = vocabulary
         self.thresholds = self._thresholds(vocabulary)
         self._matrix, self._matrix_for = None, None  # scoring's matrix, and the prototypes it was made from
+        self._floor, self._floor_for = None, None  # the same for enrolled labels' words (runtime.enrolment)
         # figures for the heartbeat
         self.started = time.monotonic()
         self.frames_in = 0
@@ -235,9 +236,12 @@ class Recognizer:
             t2 = time.perf_counter()
             if self._matrix_for is not protos:  # the prototypes changed (adaptation, new vocabulary)
                 self._matrix, self._matrix_for = score_matrix(protos, self.bundle.weights), protos
+            floor = self.vocab.floor_prototypes if self.vocab.floor_rows is not None and len(self.vocab.floor_rows) else None
+            if floor is not None and self._floor_for is not floor:
+                self._floor, self._floor_for = score_matrix(floor, self.bundle.weights), floor
             # enrolled labels: put on the text prototypes' scale, floored at their words' score
             cos = calibrated(score(feats, protos, self.bundle.weights, 1.0, self._matrix), feats, self.vocab,
-                             self.bundle.weights)
+                             self.bundle.weights, self._floor if floor is not None else None)
         else:
             cos, emb = self.backend.conditioned(x, protos)
             t2 = time.perf_counter()

@@ -220,3 +220,38 @@ def test_running_runtime_picks_up_enrolment_and_survives_a_corrupt_store(tmp_pat
         app.stop()
     finish(app, sub, thread)
     check_stream(sub)
+
+
+def test_recogniser_floors_an_enrolled_label_at_its_words(bundle_dir, squats):
+    """On the device's own path: each window's score of an enrolled label with words is the larger of its mapped
+    combined score and what its words alone score there; the other labels score as with words alone."""
+    from runtime.backends import create_backend
+    from runtime.enrolment import example_features
+    from runtime.factory import build_recognizer
+    from runtime.recognizer import RecognizerConfig
+
+    bundle = load_bundle(bundle_dir)
+    words = vocabulary(bundle)
+    motion = generate("Squatting down", 2, SynthConfig(noise=0.3)).joints
+    squat = example_features(create_backend(bundle, "ort-cpu"), bundle, motion, np.arange(len(motion)) / 30)
+    store = EnrolmentStore(Path("mem.npz"), bundle.encoder_sha256)
+    store.add("clapping", -squat, "test")  # examples opposite to the motion: the floor has to hold its windows up
+    store.add("clapping", -squat + 0.1, "test")
+    store.add("deep knee bend", squat, "test")  # examples alone: no words, no floor
+    v = apply_examples(words, store, bundle)
+    cfg = RecognizerConfig(stride=4, top_k=len(v.labels), adapt=False)
+    rec, plain = build_recognizer(bundle, v, cfg), build_recognizer(bundle, words, cfg)
+    i = v.labels.index("clapping")
+    checked = floored = 0
+    for t, joints in enumerate(motion):
+        scored = rec.push(t / 30, [Person(0, joints)]), plain.push(t / 30, [Person(0, joints)])
+        if all(scored):
+            got = {x["label"]: x["score"] for x in rec.publisher.predictions[-1]["top_k"]}
+            alone = {x["label"]: x["score"] for x in plain.publisher.predictions[-1]["top_k"]}
+            f = rec.backend.features(rec.window(0)[None])
+            mapped = score(f, v.prototypes[i : i + 1], bundle.weights, 1.0)[0, 0] * v.score_scale[i] + v.score_offset[i]
+            assert got["clapping"] == pytest.approx(max(mapped, alone["clapping"]), abs=2e-4)
+            assert all(got[x] == pytest.approx(alone[x], abs=2e-4) for x in alone if x != "clapping")
+            floored += mapped < alone["clapping"]
+            checked += 1
+    assert checked >= 5 and floored >= 1
