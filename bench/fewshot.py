@@ -83,7 +83,6 @@ def enrolled(bundle: Bundle, words: Vocabulary, feats: np.ndarray, picks: dict[i
         order = [v.labels.index(f"#{c}" if c in picks else words.labels[c]) for c in range(len(words.labels))]
         v.prototypes, v.labels = v.prototypes[order], [words.labels[c] for c in range(len(words.labels))]
         v.score_scale, v.score_offset = v.score_scale[order], v.score_offset[order]
-        v.floor_rows = v.floor_prototypes = None  # no label here has both words and examples
     else:
         v = apply_examples(words, store, bundle, weight)
     if not calibrate:

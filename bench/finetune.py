@@ -74,7 +74,8 @@ def finetune(ds, picks: dict[int, np.ndarray], init: Path, work: Path, recipe: l
     rec, run = work / "recordings", work / "run"
     write_recordings(ds, picks, rec)
     t0 = time.perf_counter()
-    _run([sys.executable, "-m", "train", *recipe, "--root", str(rec), "--init", str(init), "--threads", str(threads), "--out", str(work), "--name", "run", "--overwrite"], work / "train.log")
+    _run([sys.executable, "-m", "train", *recipe, "--root", str(rec), "--init", str(init), "--threads", str(threads),
+          "--out", str(work), "--name", "run", "--overwrite"], work / "train.log")
     seconds = time.perf_counter() - t0
     _run([sys.executable, "-m", "export", "--run", str(run), "--out", str(run / "bundle"), "--no-text-encoder"],
          work / "export.log")

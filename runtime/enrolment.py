@@ -255,8 +255,9 @@ def apply_examples(vocab: Vocabulary, store: EnrolmentStore, bundle, weight: flo
     score_scale = np.where(enrolled, scale, 1.0).astype(np.float32)
     score_offset = np.where(enrolled, offset, 0.0).astype(np.float32)
     return replace(vocab, labels=labels, prototypes=protos, score_scale=score_scale, score_offset=score_offset,
-                   enrolled={x: counts[x] for x in counts}, floor_rows=np.asarray(floor, np.int64),
-                   floor_prototypes=vocab.prototypes[floor].astype(np.float32))
+                   enrolled={x: counts[x] for x in counts},
+                   floor_rows=np.asarray(floor, np.int64) if floor else None,
+                   floor_prototypes=vocab.prototypes[floor].astype(np.float32) if floor else None)
 
 
 def calibrated(scores: np.ndarray, features: np.ndarray, vocab: Vocabulary, weights: np.ndarray,
@@ -268,7 +269,7 @@ def calibrated(scores: np.ndarray, features: np.ndarray, vocab: Vocabulary, weig
     if vocab.score_scale is None:
         return scores
     out = scores * vocab.score_scale + vocab.score_offset
-    if vocab.floor_rows is not None and len(vocab.floor_rows):
+    if vocab.floor_rows is not None:
         words = score(features, vocab.floor_prototypes, weights, 1.0, floor_matrix)
         out[:, vocab.floor_rows] = np.maximum(out[:, vocab.floor_rows], words)
     return out

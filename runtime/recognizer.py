@@ -236,7 +236,7 @@ class Recognizer:
             t2 = time.perf_counter()
             if self._matrix_for is not protos:  # the prototypes changed (adaptation, new vocabulary)
                 self._matrix, self._matrix_for = score_matrix(protos, self.bundle.weights), protos
-            floor = self.vocab.floor_prototypes if self.vocab.floor_rows is not None and len(self.vocab.floor_rows) else None
+            floor = self.vocab.floor_prototypes
             if floor is not None and self._floor_for is not floor:
                 self._floor, self._floor_for = score_matrix(floor, self.bundle.weights), floor
             # enrolled labels: put on the text prototypes' scale, floored at their words' score

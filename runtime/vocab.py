@@ -158,7 +158,7 @@ class Vocabulary:
     enrolled: dict[str, int] = field(default_factory=dict)
     score_scale: np.ndarray | None = None  # (C,)
     score_offset: np.ndarray | None = None  # (C,)
-    floor_rows: np.ndarray | None = None  # (K,) int
+    floor_rows: np.ndarray | None = None  # (K,) int, K >= 1; None: no enrolled label has words
     floor_prototypes: np.ndarray | None = None  # (K, G, D)
 
     @property
